@@ -1,0 +1,78 @@
+"""Shared plumbing of the bin/ programs: flags -> gin -> call, with one-line errors.
+
+Every program takes `--gin_file` (repeatable), `--gin_bindings` (repeatable) and
+`--root_dir`. A bad gin file or binding, or bad input raised as UsageError, ends
+the program with status 2 and one line on stderr naming the problem; anything
+else is a bug and keeps its traceback.
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+import gin
+
+from nat_tf import atomic
+from nat_tf.errors import UsageError
+
+FLAGS = flags.FLAGS
+flags.DEFINE_multi_string("gin_file", [], "Gin files to load, in order (repeatable).")
+flags.DEFINE_multi_string("gin_bindings", [],
+                          "Gin bindings applied after the files, e.g. "
+                          "\"train_eval.epochs = 10\" (repeatable).")
+flags.DEFINE_string("root_dir", None, "Folder for this run's outputs.")
+
+OPERATIVE_CONFIG = "operative_config.gin"
+
+
+def fail(message):
+  """Print one error line and exit with status 2."""
+  print(f"error: {message}", file=sys.stderr)
+  sys.exit(2)
+
+
+def _one_line(error):
+  return " ".join(str(error).split())
+
+
+def parse_gin():
+  """Load --gin_file and --gin_bindings; a bad one exits with status 2."""
+  for path in FLAGS.gin_file:
+    if not os.path.isfile(path):
+      fail(f"gin file {path!r} does not exist (--gin_file)")
+  try:
+    gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_bindings)
+  except (ValueError, SyntaxError, KeyError, TypeError, ImportError) as error:
+    fail(f"bad gin configuration: {_one_line(error)}")
+
+
+def root_dir(required=True):
+  """--root_dir, created; exits with status 2 if it is required and missing."""
+  if not FLAGS.root_dir:
+    if required:
+      fail("--root_dir is required: the folder for this run's outputs")
+    return None
+  os.makedirs(FLAGS.root_dir, exist_ok=True)
+  return FLAGS.root_dir
+
+
+def write_operative_config(folder):
+  """Save the gin parameters this run actually used, next to its outputs."""
+  if folder:
+    atomic.write_text(os.path.join(folder, OPERATIVE_CONFIG), gin.operative_config_str())
+
+
+def run(main):
+  """app.run(main) with gin parsed first and UsageError turned into one line."""
+
+  def guarded(argv):
+    if len(argv) > 1:
+      fail(f"unexpected arguments {argv[1:]}; every input is a --flag")
+    parse_gin()
+    try:
+      main()
+    except UsageError as error:
+      fail(_one_line(error))
+
+  app.run(guarded)

@@ -1,0 +1,164 @@
+"""Analytic parameters and multiply-adds of ops, cells and whole networks.
+
+Conventions (NAT_SPEC 13): parameters are the trainable ones (affine batch-norm
+counts 2C, its moving statistics do not); multiply-adds count convolutions as
+Cin*Cout*kh*kw*Hout*Wout/groups and linear layers as in*out, and nothing else.
+The auxiliary head is reported separately. The Keras models of `nat_tf.nn` are
+tested to match these numbers exactly.
+"""
+
+import typing
+
+from nat_tf.errors import UsageError
+from nat_tf.space import macro
+from nat_tf.space import ops
+
+
+class Cost(typing.NamedTuple):
+  params: int = 0
+  madds: int = 0
+
+  def __add__(self, other):
+    return Cost(self.params + other.params, self.madds + other.madds)
+
+
+class NetworkCost(typing.NamedTuple):
+  params: int
+  madds: int
+  params_auxiliary: int
+  madds_auxiliary: int
+
+  def as_dict(self):
+    return self._asdict()
+
+
+def total(costs):
+  return sum(costs, Cost())
+
+
+def conv(c_in, c_out, kernel, stride, in_size, groups=1, bn=True):
+  """A bias-free convolution with 'same'-style padding, plus an affine BN on its output.
+
+  `kernel` and `stride` are ints or (height, width) pairs; `in_size` is (h, w) or an int.
+  """
+  kh, kw = _pair(kernel)
+  sh, sw = _pair(stride)
+  h, w = _pair(in_size)
+  weights = c_in // groups * c_out * kh * kw
+  out_positions = macro.out_size(h, sh) * macro.out_size(w, sw)
+  return Cost(weights + (2 * c_out if bn else 0), weights * out_positions)
+
+
+def linear(n_in, n_out):
+  return Cost(n_in * n_out + n_out, n_in * n_out)
+
+
+def batch_norm(channels):
+  return Cost(2 * channels, 0)
+
+
+def factorized_reduce(c_in, c_out, in_size):
+  """Two 1x1 stride-2 convs (on x and on x shifted by a pixel), concatenated, then BN."""
+  half = conv(c_in, c_out // 2, 1, 2, in_size, bn=False)
+  return half + half + batch_norm(c_out)
+
+
+def op_cost(op, channels, stride, in_size):
+  """Cost of one edge op mapping `channels` to `channels` at input size `in_size`."""
+  c, size = channels, in_size
+  if op == ops.NULL or ops.is_pooling(op):
+    return Cost()
+  if op == ops.SKIP:
+    return factorized_reduce(c, c, size) if stride == 2 else Cost()
+  kind, _, kernel = op.rpartition("_")
+  if op in ("conv_1x3_3x1", "conv_1x7_7x1"):
+    k = int(op.split("_")[1].split("x")[1])
+    first = conv(c, c, (1, k), (1, stride), size, bn=False)
+    return first + conv(c, c, (k, 1), (stride, 1), (size, macro.out_size(size, stride)))
+  k = int(kernel.split("x")[0])
+  out = macro.out_size(size, stride)
+  if kind == "conv":
+    return conv(c, c, k, stride, size)
+  if kind == "sep_conv":
+    first = conv(c, c, k, stride, size, groups=c, bn=False) + conv(c, c, 1, 1, out)
+    return first + conv(c, c, k, 1, out, groups=c, bn=False) + conv(c, c, 1, 1, out)
+  if kind == "dil_conv":
+    return conv(c, c, k, stride, size, groups=c, bn=False) + conv(c, c, 1, 1, out)
+  raise UsageError(f"no cost rule for operation {op!r}{ops.did_you_mean(op, ops.KNOWN_OPS)}")
+
+
+def edge_stride(reduction, src):
+  """Edges leaving a reduction cell's inputs (nodes 0 and 1) have stride 2."""
+  return 2 if reduction and src < 2 else 1
+
+
+def edge_costs(cell, slot):
+  """Cost of each edge op of `cell` placed at `slot`, in edge order."""
+  return [op_cost(e.op, slot.channels, edge_stride(slot.reduction, e.src), slot.in_size)
+          for e in cell.edges]
+
+
+def preprocess_cost(slot):
+  """preprocess0 (factorized reduce after a reduction, else ReLU-conv1x1-BN) and preprocess1."""
+  if slot.reduction_prev:
+    pre0 = factorized_reduce(slot.c_prev_prev, slot.channels, 2 * slot.in_size)
+  else:
+    pre0 = conv(slot.c_prev_prev, slot.channels, 1, 1, slot.in_size)
+  return pre0 + conv(slot.c_prev, slot.channels, 1, 1, slot.in_size)
+
+
+def cell_cost(cell, slot):
+  return preprocess_cost(slot) + total(edge_costs(cell, slot))
+
+
+def auxiliary_cost(skeleton):
+  """DARTS auxiliary head: avgpool 5 -> conv1x1 128 -> BN -> conv2x2 768 (-> BN) -> linear."""
+  channels, size = skeleton.auxiliary_in
+  pooled = (size - 5) // skeleton.auxiliary_pool_stride + 1
+  if pooled < 2:
+    raise UsageError(f"the auxiliary head needs feature maps of at least "
+                     f"{5 + skeleton.auxiliary_pool_stride}x{5 + skeleton.auxiliary_pool_stride}"
+                     f" after cell {skeleton.auxiliary_index}, got {size}x{size}; use larger "
+                     "images or turn the auxiliary head off")
+  first = conv(channels, 128, 1, 1, pooled)
+  second = conv(128, 768, 2, 1, pooled - 1, bn=skeleton.auxiliary_final_bn)
+  return first + second + linear(768 * (pooled - 1) ** 2, skeleton.num_classes)
+
+
+def stem_cost(skeleton):
+  return total(conv(s.c_in, s.c_out, s.kernel, s.stride, s.in_size)
+               for s in skeleton.stem0 + skeleton.stem1)
+
+
+def network_cost(genotype, skeleton, auxiliary=True):
+  """Parameters and multiply-adds of `genotype` laid out on `skeleton`."""
+  body = stem_cost(skeleton) + linear(skeleton.classifier_in, skeleton.num_classes)
+  for slot in skeleton.cells:
+    body += cell_cost(genotype.reduce if slot.reduction else genotype.normal, slot)
+  aux = auxiliary_cost(skeleton) if auxiliary else Cost()
+  return NetworkCost(body.params, body.madds, aux.params, aux.madds)
+
+
+def skeleton(genotype, dataset="cifar10", channels=None, layers=None, **kwargs):
+  """The DARTS skeleton of `dataset` sized for `genotype`'s concat lengths."""
+  multipliers = (len(genotype.normal.concat), len(genotype.reduce.concat))
+  if dataset == "imagenet":
+    return macro.imagenet(channels or 48, layers or 14, multipliers, **kwargs)
+  if dataset in ("cifar10", "cifar100", "digits"):
+    defaults = {"cifar100": {"num_classes": 100},
+                "digits": {"image_size": 8, "in_channels": 1}}.get(dataset, {})
+    return macro.cifar(channels or 36, layers or 20, multipliers, **{**defaults, **kwargs})
+  raise UsageError(f"unknown dataset {dataset!r} for the cost model; choose cifar10, cifar100, "
+                   "digits or imagenet")
+
+
+def _pair(value):
+  return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def report(genotype, dataset="cifar10", channels=None, layers=None, auxiliary=False):
+  """One JSON-ready dict: the network's cost with its settings spelled out."""
+  plan = skeleton(genotype, dataset, channels, layers)
+  result = network_cost(genotype, plan, auxiliary)
+  return {"dataset": dataset, "channels": plan.cells[0].channels, "layers": len(plan.cells),
+          "image_size": plan.image_size, "auxiliary": auxiliary, **result.as_dict()}

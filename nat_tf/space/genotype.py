@@ -1,0 +1,138 @@
+"""Genotype: an architecture as plain data, and its validation.
+
+A cell is a DAG whose ops live on edges (NAT_SPEC 2.1): nodes 0 and 1 are the
+cell's inputs, node t >= 2 sums exactly two incoming edges (f, t) with f < t,
+and the cell outputs the concatenation of its `concat` nodes. Edges are kept in
+the reference's order: sorted by target, two per node, so edge 2i and 2i+1 feed
+node i + 2 and an edge's position is its index in every tensor built from it.
+"""
+
+import dataclasses
+from typing import Tuple
+
+from nat_tf.errors import UsageError
+from nat_tf.space import ops
+
+
+class GenotypeError(UsageError):
+  """A genotype that is malformed; the message names the cell and the edge."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Edge:
+  op: str
+  src: int
+  dst: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+  edges: Tuple[Edge, ...]
+  concat: Tuple[int, ...]
+
+  @property
+  def num_nodes(self):
+    """Number of intermediate nodes N."""
+    return len(self.edges) // 2
+
+  @property
+  def ops(self):
+    return tuple(edge.op for edge in self.edges)
+
+  @property
+  def sources(self):
+    return tuple(edge.src for edge in self.edges)
+
+  def with_ops(self, new_ops):
+    """The same topology and concat with other ops, one per edge."""
+    if len(new_ops) != len(self.edges):
+      raise GenotypeError(f"{len(new_ops)} ops given for a cell of {len(self.edges)} edges")
+    return Cell(tuple(Edge(op, e.src, e.dst) for op, e in zip(new_ops, self.edges)),
+                self.concat)
+
+  def loose_ends(self):
+    """Intermediate nodes never used as an edge source (ENAS-style output).
+
+    A null edge still marks its source as used, as in the reference supernet, so
+    the output never changes width when an op is removed.
+    """
+    used = set(self.sources)
+    return tuple(t for t in range(2, self.num_nodes + 2) if t not in used)
+
+
+@dataclasses.dataclass(frozen=True)
+class Genotype:
+  normal: Cell
+  reduce: Cell
+
+  @property
+  def num_nodes(self):
+    return self.normal.num_nodes
+
+  @property
+  def cells(self):
+    return {"normal": self.normal, "reduce": self.reduce}
+
+  def replace(self, **cells):
+    return dataclasses.replace(self, **cells)
+
+
+def make_cell(edges, concat):
+  """A Cell from (op, src, dst) triples (validate the Genotype that holds it)."""
+  return Cell(tuple(Edge(str(op), int(src), int(dst)) for op, src, dst in edges),
+              tuple(int(n) for n in concat))
+
+
+def make_genotype(normal, normal_concat, reduce, reduce_concat):
+  """A validated Genotype from triple lists and concat lists."""
+  genotype = Genotype(make_cell(normal, normal_concat), make_cell(reduce, reduce_concat))
+  validate(genotype)
+  return genotype
+
+
+def validate(genotype, op_list=None):
+  """Check the structure of both cells (and their ops against `op_list`).
+
+  Raises GenotypeError naming the cell and edge at fault. Both cells must have
+  the same node count, since the network and the policy are built for one N.
+  """
+  for name, cell in genotype.cells.items():
+    _validate_cell(name, cell, op_list)
+  if genotype.normal.num_nodes != genotype.reduce.num_nodes:
+    raise GenotypeError(
+        f"normal cell has {genotype.normal.num_nodes} nodes but reduce cell has "
+        f"{genotype.reduce.num_nodes}; both cells must have the same node count")
+
+
+def _validate_cell(name, cell, op_list):
+  if not cell.edges or len(cell.edges) % 2:
+    raise GenotypeError(f"{name} cell has {len(cell.edges)} edges; every intermediate node "
+                        "needs exactly two inputs, so the count must be even and positive")
+  num_nodes = cell.num_nodes
+  for index, edge in enumerate(cell.edges):
+    where = f"{name} cell, edge {index} {(edge.op, edge.src, edge.dst)}"
+    try:
+      ops.check_known(edge.op)
+      if op_list is not None:
+        op_list.op_id(edge.op)
+    except UsageError as error:
+      raise GenotypeError(f"{where}: {error}") from None
+    if not 2 <= edge.dst <= num_nodes + 1:
+      raise GenotypeError(f"{where}: target node {edge.dst} is out of range 2..{num_nodes + 1}")
+    if not 0 <= edge.src < edge.dst:
+      raise GenotypeError(f"{where}: source node {edge.src} must be in 0..{edge.dst - 1}")
+  for node in range(2, num_nodes + 2):
+    inputs = [i for i, edge in enumerate(cell.edges) if edge.dst == node]
+    if len(inputs) != 2:
+      raise GenotypeError(f"{name} cell: node {node} has {len(inputs)} inputs (edges {inputs}); "
+                          "every intermediate node needs exactly two")
+  targets = [edge.dst for edge in cell.edges]
+  if targets != sorted(targets):
+    raise GenotypeError(f"{name} cell: edges must be sorted by target node, got targets "
+                        f"{targets}")
+  if not cell.concat:
+    raise GenotypeError(f"{name} cell: the concat list is empty")
+  for node in cell.concat:
+    if not 2 <= node <= num_nodes + 1:
+      raise GenotypeError(f"{name} cell: concat names node {node}, which does not exist "
+                          f"(intermediate nodes are 2..{num_nodes + 1})")

@@ -1,0 +1,134 @@
+"""Macro skeletons: where the cells of a network sit and how wide they are.
+
+A skeleton is plain data shared by the analytic cost model (`cost.py`) and the
+Keras builders (`nat_tf/nn`), so the two can never disagree about the network's
+shape. The DARTS CIFAR and ImageNet skeletons follow NAT_SPEC section 7: a 3C
+stem (CIFAR) or a three-conv stride-8 stem (ImageNet), reduction cells at L//3
+and 2L//3 doubling the width, an auxiliary head after cell 2L//3, global pooling
+and a linear classifier.
+"""
+
+import dataclasses
+from typing import Tuple
+
+from nat_tf.errors import UsageError
+
+
+@dataclasses.dataclass(frozen=True)
+class StemConv:
+  """Conv(k, stride, pad k//2, no bias) -> BN, optionally preceded by ReLU."""
+  c_in: int
+  c_out: int
+  kernel: int
+  stride: int
+  in_size: int
+  relu_before: bool = False
+
+  @property
+  def out_size(self):
+    return out_size(self.in_size, self.stride)
+
+
+@dataclasses.dataclass(frozen=True)
+class CellSlot:
+  """One cell: its inputs' widths, its op width C and its output spatial size."""
+  index: int
+  c_prev_prev: int
+  c_prev: int
+  channels: int
+  reduction: bool
+  reduction_prev: bool
+  in_size: int  # spatial size of s1, the previous cell's output
+  multiplier: int  # nodes concatenated into the output: width = multiplier * channels
+
+  @property
+  def out_size(self):
+    return out_size(self.in_size, 2 if self.reduction else 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Skeleton:
+  """A whole network: stems, cells, auxiliary head position, classifier."""
+  name: str
+  image_size: int
+  in_channels: int
+  num_classes: int
+  stem0: Tuple[StemConv, ...]
+  stem1: Tuple[StemConv, ...]  # empty: s1 = s0 (CIFAR)
+  cells: Tuple[CellSlot, ...]
+  auxiliary_index: int
+  auxiliary_pool_stride: int  # 3 on CIFAR (8x8 -> 2x2), 2 on ImageNet (7x7 -> 2x2)
+  auxiliary_final_bn: bool  # DARTS left the BN after the 768-wide conv out on ImageNet
+
+  @property
+  def auxiliary_in(self):
+    """(channels, spatial size) entering the auxiliary head."""
+    slot = self.cells[self.auxiliary_index]
+    return slot.channels * slot.multiplier, slot.out_size
+
+  @property
+  def classifier_in(self):
+    return self.cells[-1].channels * self.cells[-1].multiplier
+
+
+def out_size(size, stride):
+  """Spatial size after a 'same'-padded op of this stride (odd kernels, pad k//2)."""
+  return (size - 1) // stride + 1
+
+
+def reduction_indices(layers):
+  return (layers // 3, 2 * layers // 3)
+
+
+def _cells(layers, channels, multipliers, c_stem_pp, c_stem_p, reduction_prev, size):
+  cells = []
+  c_pp, c_p, c_curr = c_stem_pp, c_stem_p, channels
+  for index in range(layers):
+    reduction = index in reduction_indices(layers)
+    if reduction:
+      c_curr *= 2
+    multiplier = multipliers[1] if reduction else multipliers[0]
+    slot = CellSlot(index, c_pp, c_p, c_curr, reduction, reduction_prev, size, multiplier)
+    cells.append(slot)
+    reduction_prev = reduction
+    c_pp, c_p = c_p, multiplier * c_curr
+    size = slot.out_size
+  return tuple(cells)
+
+
+def _check(channels, layers, multipliers):
+  if channels < 2 or channels % 2:
+    raise UsageError(f"channels={channels}: the initial width C must be an even number >= 2 "
+                     "(factorized reduce splits it in halves)")
+  if layers < 3:
+    raise UsageError(f"layers={layers}: a network needs at least 3 cells (reductions at "
+                     "layers//3 and 2*layers//3)")
+  if min(multipliers) < 1:
+    raise UsageError(f"multipliers={multipliers}: a cell must concatenate at least one node")
+
+
+def cifar(channels=36, layers=20, multipliers=(4, 4), num_classes=10, image_size=32, in_channels=3,
+          stem_multiplier=3):
+  """DARTS NetworkCIFAR; also used for the bundled 8x8 digits.
+
+  `multipliers` are the concat lengths of the (normal, reduce) cells.
+  """
+  _check(channels, layers, multipliers)
+  c_stem = stem_multiplier * channels
+  stem = (StemConv(in_channels, c_stem, 3, 1, image_size),)
+  cells = _cells(layers, channels, multipliers, c_stem, c_stem, False, image_size)
+  return Skeleton("cifar", image_size, in_channels, num_classes, stem, (), cells,
+                  2 * layers // 3, 3, True)
+
+
+def imagenet(channels=48, layers=14, multipliers=(4, 4), num_classes=1000, image_size=224,
+             in_channels=3):
+  """DARTS NetworkImageNet: stem0 (two stride-2 convs) and stem1 (one more)."""
+  _check(channels, layers, multipliers)
+  half = channels // 2
+  stem0 = (StemConv(in_channels, half, 3, 2, image_size),
+           StemConv(half, channels, 3, 2, out_size(image_size, 2), relu_before=True))
+  stem1 = (StemConv(channels, channels, 3, 2, stem0[-1].out_size, relu_before=True),)
+  cells = _cells(layers, channels, multipliers, channels, channels, True, stem1[-1].out_size)
+  return Skeleton("imagenet", image_size, in_channels, num_classes, stem0, stem1, cells,
+                  2 * layers // 3, 2, False)

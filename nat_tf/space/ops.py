@@ -1,0 +1,108 @@
+"""Operation vocabularies of NAT and NAT++ and the classes of their operations.
+
+An op's index in its list is the op id that the supernet, the policy's embeddings
+and the observation tensors use, so the lists keep the reference's order exactly
+(NAT_SPEC 2.2). Ops outside every list (NAONet's) are still known by name so that
+such genotypes parse, cost and build; they are rejected only where a fixed
+vocabulary is required (a supernet or a trained policy).
+"""
+
+import difflib
+import enum
+
+from nat_tf.errors import UsageError
+
+SKIP = "skip_connect"
+NULL = "null"
+
+
+class OpClass(enum.Enum):
+  """NAT's coarse classes: any computational op (O), skip (S), null (N)."""
+
+  COMPUTATIONAL = "O"
+  SKIP = "S"
+  NULL = "N"
+
+
+class OpList(tuple):
+  """An ordered operation vocabulary with a name; index = op id."""
+
+  def __new__(cls, name, ops):
+    self = super().__new__(cls, ops)
+    self.name = name
+    return self
+
+  def __getnewargs__(self):
+    return (self.name, tuple(self))
+
+  def op_id(self, op):
+    """The id of `op` in this list, or a UsageError naming the closest op."""
+    if op not in self:
+      raise UsageError(f"operation {op!r} is not in the {self.name} op list "
+                       f"{list(self)}{did_you_mean(op, self)}")
+    return self.index(op)
+
+  @property
+  def null_id(self):
+    return self.index(NULL)
+
+  @property
+  def skip_id(self):
+    return self.index(SKIP)
+
+
+FULLY_CONCAT = OpList("fully_concat", (
+    "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3",
+    "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5", "conv_3x3", "null"))
+
+LOOSE_END = OpList("loose_end", (
+    "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3",
+    "sep_conv_5x5", "conv_1x1", "conv_3x3", "conv_5x5", "null"))
+
+NATPP = OpList("natpp", (
+    "max_pool_3x3", "max_pool_5x5", "avg_pool_3x3", "avg_pool_5x5",
+    "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3",
+    "dil_conv_5x5", "conv_1x1", "conv_3x3", "conv_5x5", "null"))
+
+OP_LISTS = {op_list.name: op_list for op_list in (FULLY_CONCAT, LOOSE_END, NATPP)}
+
+# Ops that appear in published genotypes (NAONet) but in no op list.
+EXTRA_OPS = ("conv_1x3_3x1", "conv_1x7_7x1", "avg_pool_2x2", "max_pool_2x2")
+
+KNOWN_OPS = tuple(dict.fromkeys(NATPP + FULLY_CONCAT + LOOSE_END + EXTRA_OPS))
+
+
+def op_class(op):
+  """NAT's class of an op: skip, null, or computational."""
+  if op == SKIP:
+    return OpClass.SKIP
+  if op == NULL:
+    return OpClass.NULL
+  return OpClass.COMPUTATIONAL
+
+
+def is_pooling(op):
+  return "pool" in op
+
+
+def did_you_mean(name, choices):
+  """A ' (did you mean ...?)' suffix for error messages, or ''."""
+  by_lower = {str(choice).lower(): choice for choice in choices}
+  close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.5)
+  return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+
+
+def check_known(op):
+  """Raise a UsageError naming the closest known op if `op` is unknown."""
+  if op not in KNOWN_OPS:
+    raise UsageError(f"unknown operation {op!r}{did_you_mean(op, KNOWN_OPS)}")
+
+
+def op_list(name_or_list):
+  """An OpList from its name ('fully_concat', 'loose_end', 'natpp') or itself."""
+  if isinstance(name_or_list, OpList):
+    return name_or_list
+  if name_or_list not in OP_LISTS:
+    raise UsageError(f"unknown op list {name_or_list!r}; choose one of "
+                     f"{sorted(OP_LISTS)}{did_you_mean(name_or_list, OP_LISTS)}")
+  return OP_LISTS[name_or_list]
