@@ -1,0 +1,104 @@
+"""Genotype parsing, formatting and validation (nat_tf.space.genotype*)."""
+
+import json
+import os
+
+import pytest
+
+from nat_tf.space import catalogue
+from nat_tf.space import genotype_format
+from nat_tf.space.genotype import GenotypeError
+
+DARTS_V2_TRIPLES = ("Genotype(normal=[('sep_conv_3x3', 0, 2), ('sep_conv_3x3', 1, 2), "
+                    "('sep_conv_3x3', 0, 3), ('sep_conv_3x3', 1, 3), ('sep_conv_3x3', 1, 4), "
+                    "('skip_connect', 0, 4), ('skip_connect', 0, 5), ('dil_conv_3x3', 2, 5)], "
+                    "normal_concat={concat}, reduce=[('max_pool_3x3', 0, 2), "
+                    "('max_pool_3x3', 1, 2), ('skip_connect', 2, 3), ('max_pool_3x3', 1, 3), "
+                    "('max_pool_3x3', 0, 4), ('skip_connect', 2, 4), ('skip_connect', 2, 5), "
+                    "('max_pool_3x3', 1, 5)], reduce_concat={concat})")
+
+
+@pytest.mark.parametrize("name", catalogue.names())
+def test_round_trip_every_catalogue_entry(name):
+  genotype = catalogue.get(name)
+  assert genotype_format.parse(genotype_format.to_literal(genotype)) == genotype
+  assert genotype_format.parse(genotype_format.to_literal(genotype, pairs=True)) == genotype
+  assert genotype_format.parse(genotype_format.to_json(genotype)) == genotype
+
+
+def test_pair_format_feeds_nodes_in_order():
+  genotype = catalogue.get("DARTS_V1")
+  assert [e.dst for e in genotype.normal.edges] == [2, 2, 3, 3, 4, 4, 5, 5]
+  assert genotype.normal.edges[7] == type(genotype.normal.edges[7])("skip_connect", 2, 5)
+  assert genotype.reduce.edges[7].op == "avg_pool_3x3"
+
+
+def test_range_concat_equals_list_concat():
+  with_range = genotype_format.parse(DARTS_V2_TRIPLES.format(concat="range(2, 6)"))
+  with_list = genotype_format.parse(DARTS_V2_TRIPLES.format(concat="[2, 3, 4, 5]"))
+  assert with_range == with_list == catalogue.get("DARTS")
+
+
+def test_assignment_form_is_read():
+  text = "DARTS_V2 = " + DARTS_V2_TRIPLES.format(concat="[2, 3, 4, 5]")
+  assert genotype_format.parse(text) == catalogue.get("DARTS_V2")
+
+
+@pytest.mark.parametrize("payload", [
+    "__import__('os').system('touch {marker}')",
+    "Genotype(normal=__import__('os').system('touch {marker}'), normal_concat=[2], "
+    "reduce=[], reduce_concat=[2])",
+    "Genotype(normal=[(open('{marker}', 'w').write('x'), 0, 2)], normal_concat=[2], "
+    "reduce=[], reduce_concat=[2])",
+    "import os; os.system('touch {marker}')",
+])
+def test_code_in_a_genotype_file_is_rejected_unrun(tmp_path, payload):
+  marker = tmp_path / "ran"
+  path = tmp_path / "evil.txt"
+  path.write_text(payload.format(marker=marker))
+  with pytest.raises(GenotypeError, match="not data|Genotype|statements"):
+    catalogue.load(str(path))
+  assert not os.path.exists(marker)
+
+
+def _darts_with(old, new):
+  text = DARTS_V2_TRIPLES.format(concat="[2, 3, 4, 5]")
+  assert old in text
+  return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("('sep_conv_3x3', 1, 2)", "('sep_conv_3x4', 1, 2)",
+     r"normal cell, edge 1 .*unknown operation 'sep_conv_3x4'.*did you mean 'sep_conv_3x3'"),
+    ("('skip_connect', 0, 4)", "('skip_connect', 7, 4)",
+     r"normal cell, edge 5 .*source node 7 must be in 0..3"),
+    ("('max_pool_3x3', 1, 5)]", "('max_pool_3x3', 1, 6)]",
+     r"reduce cell, edge 7 .*target node 6 is out of range 2..5"),
+    ("('sep_conv_3x3', 1, 3)", "('sep_conv_3x3', 1, 2)",
+     r"normal cell: node 2 has 3 inputs"),
+    ("reduce_concat=[2, 3, 4, 5]", "reduce_concat=[2, 3, 9]",
+     r"reduce cell: concat names node 9, which does not exist"),
+])
+def test_validation_names_cell_and_edge(old, new, message):
+  with pytest.raises(GenotypeError, match=message):
+    genotype_format.parse(_darts_with(old, new))
+
+
+def test_node_count_must_match_between_cells():
+  enas_reduce = genotype_format.to_dict(catalogue.get("ENAS"))["reduce"]
+  data = genotype_format.to_dict(catalogue.get("DARTS"))
+  data.update(reduce=enas_reduce, reduce_concat=[2, 3, 6])
+  with pytest.raises(GenotypeError, match="same node count"):
+    genotype_format.parse(json.dumps(data))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "JSON is malformed"),
+    ('{"normal": []}', "missing"),
+    ("Genotype(normal=[('sep_conv_3x3', 0)], normal_concat=[2], reduce=[('null', 0, 2)], "
+     "reduce_concat=[2])", "mixes|edges"),
+    ("Genotype(", "not a Genotype literal"),
+])
+def test_malformed_text_is_rejected(text, message):
+  with pytest.raises(GenotypeError, match=message):
+    genotype_format.parse(text)
