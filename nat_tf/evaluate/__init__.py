@@ -1,0 +1,1 @@
+"""Evaluating architectures: training from scratch, reports, cell diagrams."""
