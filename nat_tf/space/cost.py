@@ -162,3 +162,32 @@ def report(genotype, dataset="cifar10", channels=None, layers=None, auxiliary=Fa
   result = network_cost(genotype, plan, auxiliary)
   return {"dataset": dataset, "channels": plan.cells[0].channels, "layers": len(plan.cells),
           "image_size": plan.image_size, "auxiliary": auxiliary, **result.as_dict()}
+
+
+COST_METRICS = ("madds", "params")
+
+
+def edge_cost_table(op_list, skeleton, metric="madds"):
+  """[cell type (normal, reduce), strided (0, 1), op id]: an edge op's cost summed over
+  every cell of that type in `skeleton`.
+
+  The cells' op cost of an architecture is then a sum of gathers from this table
+  over its edges, which is how the search's cost-aware reward stays in TensorFlow.
+  """
+  if metric not in COST_METRICS:
+    raise UsageError(f"cost metric {metric!r} is not one of {list(COST_METRICS)}")
+  table = [[[0] * len(op_list) for _ in range(2)] for _ in range(2)]
+  for slot in skeleton.cells:
+    for strided in (0, 1):
+      if strided and not slot.reduction:
+        continue
+      for op_id, op in enumerate(op_list):
+        table[int(slot.reduction)][strided][op_id] += getattr(
+            op_cost(op, slot.channels, 1 + strided, slot.in_size), metric)
+  return table
+
+
+def cells_op_cost(genotype, skeleton, metric="madds"):
+  """The summed cost of the edge ops of every cell (no stem, preprocessing or head)."""
+  return sum(getattr(c, metric) for slot in skeleton.cells
+             for c in edge_costs(genotype.reduce if slot.reduction else genotype.normal, slot))

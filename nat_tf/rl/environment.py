@@ -1,0 +1,156 @@
+"""The architecture-transformation MDP as a batched TF-Agents environment.
+
+One episode is one step (NAT_SPEC 5, DESIGN "The MDP"): reset draws B input
+architectures (random cells as the reference samples them, or a given genotype);
+the action holds one transition per edge of both cells; the step transforms the
+inputs, scores inputs and outputs on the SAME minibatch with the SAME supernet
+weights, and ends the episode with
+
+    reward = acc(transformed) - acc(input)
+             - cost_weight * (cost(transformed) - cost(input)) / cost(input)
+
+where cost is the cells' op cost (multiply-adds or parameters) from the analytic
+model (cost_weight 0 is the paper's objective). Everything stays in TensorFlow.
+"""
+
+import gin
+import numpy as np
+import tensorflow as tf
+from tf_agents.environments import tf_environment
+from tf_agents.specs import tensor_spec
+from tf_agents.trajectories import time_step as ts
+
+from nat_tf.errors import UsageError
+from nat_tf.nn import architecture as arch_lib
+from nat_tf.rl import observation as observation_lib
+from nat_tf.space import cost as cost_lib
+
+
+class ArchitectureTransformer:
+  """Applies per-edge actions to architecture tensors and checks them against the rules."""
+
+  def __init__(self, action_space, num_nodes):
+    self.action_space = action_space
+    self.num_nodes = num_nodes
+    self.observe = observation_lib.ObservationBuilder(action_space, num_nodes)
+    self._result = tf.constant(action_space.result)
+
+  @property
+  def action_spec(self):
+    return tensor_spec.BoundedTensorSpec((2, 2 * self.num_nodes), tf.int32, 0,
+                                         self.action_space.num_actions - 1, name="action")
+
+  def check(self, architectures, actions):
+    """An assertion op: every action is valid for its edge (clear message otherwise)."""
+    actions = tf.convert_to_tensor(actions, tf.int32)
+    expected = architectures.shape[:-3].concatenate(self.action_spec.shape)
+    if not actions.shape.is_compatible_with(expected):
+      raise UsageError(f"actions have shape {actions.shape}; expected {expected} "
+                       "(batch, cell, edge)")
+    in_range = tf.logical_and(actions >= 0, actions < self.action_space.num_actions)
+    clipped = tf.clip_by_value(actions, 0, self.action_space.num_actions - 1)
+    mask = self.observe.mask(architectures[..., arch_lib.OP_IDS, :],
+                             architectures[..., arch_lib.SOURCES, :])
+    valid = tf.logical_and(in_range, tf.gather(mask, clipped, batch_dims=mask.shape.rank - 1))
+    first_bad = tf.where(tf.logical_not(valid))[:1]
+    return tf.debugging.Assert(
+        tf.reduce_all(valid),
+        ["an action breaks the transition rules of the", self.action_space.kind,
+         "action space; first bad (batch, cell, edge):", first_bad,
+         "action:", tf.gather_nd(actions, first_bad),
+         "op id:", tf.gather_nd(architectures[..., arch_lib.OP_IDS, :], first_bad)])
+
+  def apply(self, architectures, actions):
+    """Transformed architectures: op ids replaced by result[op, action]; sources kept."""
+    actions = tf.convert_to_tensor(actions, tf.int32)
+    op_ids = architectures[..., arch_lib.OP_IDS, :]
+    results = tf.gather(self._result, op_ids)  # [..., 2, E, K]: every action's outcome
+    new_ops = tf.gather(results, actions, batch_dims=actions.shape.rank)
+    return tf.stack([new_ops, architectures[..., arch_lib.SOURCES, :]], axis=-2)
+
+
+class CellCost:
+  """The cells' op cost of architecture tensors, by gathers from the analytic table."""
+
+  def __init__(self, op_list, skeleton, metric="madds"):
+    self._table = tf.constant(np.array(cost_lib.edge_cost_table(op_list, skeleton, metric),
+                                       np.float64), tf.float32)
+
+  def __call__(self, architectures):
+    op_ids = architectures[..., arch_lib.OP_IDS, :]
+    cell = tf.broadcast_to(tf.constant([[0], [1]]), tf.shape(op_ids))
+    strided = tf.cast(tf.logical_and(cell == 1, architectures[..., arch_lib.SOURCES, :] < 2),
+                      tf.int32)
+    per_edge = tf.gather_nd(self._table, tf.stack([cell, strided, op_ids], axis=-1))
+    return tf.reduce_sum(per_edge, axis=[-2, -1])
+
+
+@gin.configurable(denylist=["transformer", "score_fn", "minibatches", "cell_cost", "generator"])
+class TransformationEnvironment(tf_environment.TFEnvironment):
+  """Batched one-step episodes: observe B inputs, act on every edge, get the reward."""
+
+  def __init__(self, transformer, score_fn, minibatches, cell_cost, generator, batch_size=1,
+               input_architecture=None, cost_weight=0.0):
+    """`score_fn(images, labels, architectures [M,2,2,E]) -> accuracy [M]` (supernet);
+    `minibatches`: an iterator of (images, labels); `input_architecture`: a fixed
+    [2,2,E] input (derivation) or None for the reference's random inputs."""
+    self.transformer = transformer
+    observe = transformer.observe
+    time_step_spec = ts.time_step_spec(observe.spec, tensor_spec.TensorSpec((), tf.float32))
+    super().__init__(time_step_spec, transformer.action_spec, batch_size)
+    self._score = score_fn
+    self._minibatches = minibatches
+    self._cell_cost = cell_cost
+    self._generator = generator
+    self._fixed_input = (None if input_architecture is None
+                         else tf.constant(input_architecture, tf.int32))
+    self.cost_weight = cost_weight
+    shape = (batch_size, 2, 2, observe.edges)
+    self._architectures = tf.Variable(tf.zeros(shape, tf.int32), trainable=False)
+    self._step_type = tf.Variable(tf.fill([batch_size], ts.StepType.LAST), trainable=False)
+    self._reward = tf.Variable(tf.zeros([batch_size]), trainable=False)
+    # The reward's parts, for summaries: accuracy change and relative cost change.
+    self.accuracy_change = tf.Variable(tf.zeros([batch_size]), trainable=False)
+    self.cost_change = tf.Variable(tf.zeros([batch_size]), trainable=False)
+
+  def _draw_inputs(self):
+    if self._fixed_input is not None:
+      return tf.tile(self._fixed_input[None], [self.batch_size, 1, 1, 1])
+    op_list = self.transformer.action_space.op_list
+    return arch_lib.random(self._generator, self.batch_size, self.transformer.num_nodes, op_list)
+
+  def _time_step(self):
+    step_type = self._step_type.value()
+    first = tf.equal(step_type, ts.StepType.FIRST)
+    return ts.TimeStep(step_type, self._reward.value(),
+                       tf.where(first, 1.0, 0.0),
+                       self.transformer.observe(self._architectures.value()))
+
+  def _current_time_step(self):
+    return self._time_step()
+
+  def _reset(self):
+    self._architectures.assign(self._draw_inputs())
+    self._step_type.assign(tf.fill([self.batch_size], ts.StepType.FIRST))
+    self._reward.assign(tf.zeros([self.batch_size]))
+    return self._time_step()
+
+  def _step(self, action):
+    return tf.cond(tf.reduce_any(tf.equal(self._step_type, ts.StepType.LAST)),
+                   self._reset, lambda: self._transform(action))
+
+  def _transform(self, action):
+    inputs = self._architectures.value()
+    with tf.control_dependencies([self.transformer.check(inputs, action)]):
+      outputs = self.transformer.apply(inputs, action)
+    images, labels = next(self._minibatches)
+    accuracy = self._score(images, labels, tf.concat([inputs, outputs], axis=0))
+    accuracy_change = accuracy[self.batch_size:] - accuracy[:self.batch_size]
+    cost_in, cost_out = self._cell_cost(inputs), self._cell_cost(outputs)
+    cost_change = tf.math.divide_no_nan(cost_out - cost_in, cost_in)
+    self.accuracy_change.assign(accuracy_change)
+    self.cost_change.assign(cost_change)
+    self._reward.assign(accuracy_change - self.cost_weight * cost_change)
+    self._architectures.assign(outputs)
+    self._step_type.assign(tf.fill([self.batch_size], ts.StepType.LAST))
+    return self._time_step()

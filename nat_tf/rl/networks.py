@@ -1,0 +1,168 @@
+"""Spektral GCN actor and value networks over the two cell graphs (NAT_SPEC 4).
+
+Each cell is a graph: the two input nodes carry a learned embedding, node t >= 2
+the embeddings of the ops on its two incoming edges; a linear projection and two
+Spektral GCNConv layers give node states. Normal and reduction cells go through
+the same encoder. The actor turns node states into one logit vector per edge and
+masks invalid transitions (the BMSoftmax of NAT++, also used for NAT's masks).
+
+Two choices differ from the reference and are gin switches (BUILD_NOTES.md has the
+measurements that set the defaults):
+- `adjacency`: 'gcn' (default) feeds Spektral the standard GCN filter of the
+  undirected cell graph with self-loops; 'reference' feeds the raw in-edge matrix
+  (row = target, no self-loops), with which a node never sees its own input ops.
+- `readout`: 'edge' (default) scores edge f -> t from the states of f and t and the
+  edge's own op; 'reference' reshapes the rows of the intermediate nodes.
+"""
+
+import gin
+import tensorflow as tf
+import tensorflow_probability as tfp
+from spektral.layers import GCNConv
+from tf_agents.networks import network
+from tf_agents.networks import utils as network_utils
+from tf_agents.specs import distribution_spec
+from tf_agents.specs import tensor_spec
+from tf_agents.utils import nest_utils
+
+from nat_tf.errors import UsageError
+
+ADJACENCY_FORMS = ("gcn", "reference")
+READOUTS = ("edge", "reference")
+
+
+def preprocess_adjacency(adjacency, form):
+  """The matrix the GCN multiplies by, from the in-edge adjacency [..., n, n]."""
+  if form == "reference":
+    return adjacency
+  n = adjacency.shape[-1]
+  undirected = adjacency + tf.linalg.matrix_transpose(adjacency) + tf.eye(n)
+  inv_sqrt_degree = tf.math.rsqrt(tf.reduce_sum(undirected, axis=-1))
+  return inv_sqrt_degree[..., :, None] * undirected * inv_sqrt_degree[..., None, :]
+
+
+def _check_choice(name, value, choices):
+  if value not in choices:
+    raise UsageError(f"{name}={value!r} is not one of {list(choices)}")
+
+
+@gin.configurable
+class CellEncoder(tf.keras.layers.Layer):
+  """Node states [M, N+2, hidden] and op embeddings [M, E, edge_hidden] of M cells."""
+
+  def __init__(self, num_ops, num_nodes, edge_hidden=100, features=1024, hidden=100,
+               adjacency="gcn", weight_decay=5e-4, name="cell_encoder"):
+    super().__init__(name=name)
+    _check_choice("adjacency", adjacency, ADJACENCY_FORMS)
+    self.num_nodes = num_nodes
+    self.adjacency_form = adjacency
+    self.edge_hidden = edge_hidden
+    # PyTorch's Adam weight_decay=wd adds wd*w to the gradient: an L2 loss of wd/2.
+    self.regularizer = tf.keras.regularizers.l2(weight_decay / 2) if weight_decay else None
+    self.op_embedding = tf.keras.layers.Embedding(num_ops, edge_hidden,
+                                                  embeddings_regularizer=self.regularizer)
+    self.input_embedding = self.add_weight("input_nodes", (2, 2 * edge_hidden),
+                                           initializer="uniform", regularizer=self.regularizer)
+    self.project = tf.keras.layers.Dense(features, kernel_regularizer=self.regularizer,
+                                         bias_regularizer=self.regularizer)
+    self.gcn1 = GCNConv(hidden, activation="relu", kernel_regularizer=self.regularizer,
+                        bias_regularizer=self.regularizer)
+    self.gcn2 = GCNConv(hidden, kernel_regularizer=self.regularizer,
+                        bias_regularizer=self.regularizer)
+
+  def call(self, op_ids, adjacency):
+    op_embeddings = self.op_embedding(op_ids)
+    cells = tf.shape(op_ids)[0]
+    intermediate = tf.reshape(op_embeddings, [cells, self.num_nodes, 2 * self.edge_hidden])
+    inputs = tf.broadcast_to(self.input_embedding, [cells, 2, 2 * self.edge_hidden])
+    features = self.project(tf.concat([inputs, intermediate], axis=1))
+    a = preprocess_adjacency(adjacency, self.adjacency_form)
+    states = self.gcn2([self.gcn1([features, a]), a])
+    return states, op_embeddings
+
+
+def _flatten_cells(observation):
+  """[M, 2, ...] observation -> [2M, ...] per-cell tensors, plus a reduce-cell flag [2M]."""
+  flat = {key: tf.reshape(value, tf.concat([[-1], tf.shape(value)[2:]], 0))
+          for key, value in observation.items()}
+  flags = tf.tile(tf.constant([0.0, 1.0]), [tf.shape(observation["op_ids"])[0]])
+  return flat, flags
+
+
+def _squash(observation, spec):
+  """Flatten any outer dims ([B] or [B, T]) into one; returns the squash to undo it."""
+  squash = network_utils.BatchSquash(nest_utils.get_outer_rank(observation, spec))
+  return squash, tf.nest.map_structure(squash.flatten, observation)
+
+
+@gin.configurable
+class GcnActorNetwork(network.DistributionNetwork):
+  """Per-edge categorical over the action space, masked to valid transitions."""
+
+  def __init__(self, observation_spec, action_spec, num_ops, num_nodes, readout="edge",
+               name="GcnActorNetwork"):
+    _check_choice("readout", readout, READOUTS)
+    num_actions = int(action_spec.maximum) - int(action_spec.minimum) + 1
+    output_spec = distribution_spec.DistributionSpec(
+        tfp.distributions.Categorical,
+        {"logits": tensor_spec.TensorSpec(action_spec.shape + (num_actions,), tf.float32)},
+        sample_spec=action_spec, dtype=action_spec.dtype)
+    super().__init__(input_tensor_spec=observation_spec, state_spec=(), output_spec=output_spec,
+                     name=name)
+    self.num_actions = num_actions
+    self.num_nodes = num_nodes
+    self.readout = readout
+    self.encoder = CellEncoder(num_ops, num_nodes)
+    regularizer = self.encoder.regularizer
+    small = tf.keras.initializers.VarianceScaling(0.1)
+    if readout == "edge":
+      self.edge_hidden = tf.keras.layers.Dense(self.encoder.edge_hidden, activation="relu",
+                                               kernel_regularizer=regularizer,
+                                               bias_regularizer=regularizer)
+      self.logits = tf.keras.layers.Dense(num_actions, kernel_initializer=small,
+                                          kernel_regularizer=regularizer,
+                                          bias_regularizer=regularizer)
+    else:
+      self.logits = tf.keras.layers.Dense(2 * num_actions, kernel_initializer=small,
+                                          kernel_regularizer=regularizer,
+                                          bias_regularizer=regularizer)
+
+  def call(self, observation, step_type=None, network_state=(), training=False):
+    del step_type  # one-step episodes: the observation is the whole state
+    squash, observation = _squash(observation, self.input_tensor_spec)
+    cells, reduce_flag = _flatten_cells(observation)
+    states, op_embeddings = self.encoder(cells["op_ids"], cells["adjacency"])
+    if self.readout == "edge":
+      logits = self._edge_logits(states, op_embeddings, cells["sources"], reduce_flag)
+    else:
+      logits = tf.reshape(self.logits(states[:, 2:]), [-1, 2 * self.num_nodes, self.num_actions])
+    logits = tf.reshape(logits, tf.shape(observation["mask"]))
+    logits = tf.where(observation["mask"], logits, logits.dtype.min)
+    return self.output_spec.build_distribution(logits=squash.unflatten(logits)), network_state
+
+  def _edge_logits(self, states, op_embeddings, sources, reduce_flag):
+    targets = tf.repeat(tf.range(2, self.num_nodes + 2), 2)
+    source_states = tf.gather(states, sources, batch_dims=1)
+    target_states = tf.gather(states, targets, axis=1)
+    edges = tf.shape(sources)[1]
+    flags = tf.tile(reduce_flag[:, None, None], [1, edges, 1])
+    features = tf.concat([source_states, target_states, op_embeddings, flags], axis=-1)
+    return self.logits(self.edge_hidden(features))
+
+
+@gin.configurable
+class GcnValueNetwork(network.Network):
+  """State value of an input architecture: mean node state of each cell -> linear."""
+
+  def __init__(self, observation_spec, num_ops, num_nodes, name="GcnValueNetwork"):
+    super().__init__(input_tensor_spec=observation_spec, state_spec=(), name=name)
+    self.encoder = CellEncoder(num_ops, num_nodes)
+    self.value = tf.keras.layers.Dense(1, kernel_regularizer=self.encoder.regularizer)
+
+  def call(self, observation, step_type=None, network_state=(), training=False):
+    del step_type
+    squash, observation = _squash(observation, self.input_tensor_spec)
+    cells, _ = _flatten_cells(observation)
+    states, _ = self.encoder(cells["op_ids"], cells["adjacency"])
+    pooled = tf.reshape(tf.reduce_mean(states, axis=1), [-1, 2 * states.shape[-1]])
+    return squash.unflatten(tf.squeeze(self.value(pooled), -1)), network_state
