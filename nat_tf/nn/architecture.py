@@ -35,8 +35,9 @@ def random(generator, batch, num_nodes, op_list):
   shape = (batch, 2, edges)
   limits = tf.constant(sampling.edge_source_limits(num_nodes), tf.float32)
   sources = tf.cast(tf.floor(generator.uniform(shape, 0.0, 1.0) * limits), tf.int32)
-  candidates = tf.constant(sampling.sampled_op_ids(op_list))
-  op_ids = tf.gather(candidates, generator.uniform(shape, 0, len(candidates), dtype=tf.int32))
+  candidates = sampling.sampled_op_ids(op_list)
+  picks = generator.uniform(shape, 0, len(candidates), dtype=tf.int32)
+  op_ids = tf.gather(tf.constant(candidates), picks)
   return tf.stack([op_ids, sources], axis=-2)
 
 

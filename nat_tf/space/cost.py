@@ -10,8 +10,12 @@ tested to match these numbers exactly.
 import typing
 
 from nat_tf.errors import UsageError
+from nat_tf.space import handcrafted
 from nat_tf.space import macro
 from nat_tf.space import ops
+
+DARTS = "darts"
+NETWORKS = (DARTS,) + handcrafted.NAMES
 
 
 class Cost(typing.NamedTuple):
@@ -65,26 +69,22 @@ def factorized_reduce(c_in, c_out, in_size):
 
 def op_cost(op, channels, stride, in_size):
   """Cost of one edge op mapping `channels` to `channels` at input size `in_size`."""
+  family, k = ops.parse(op)
   c, size = channels, in_size
-  if op == ops.NULL or ops.is_pooling(op):
-    return Cost()
-  if op == ops.SKIP:
-    return factorized_reduce(c, c, size) if stride == 2 else Cost()
-  kind, _, kernel = op.rpartition("_")
-  if op in ("conv_1x3_3x1", "conv_1x7_7x1"):
-    k = int(op.split("_")[1].split("x")[1])
-    first = conv(c, c, (1, k), (1, stride), size, bn=False)
-    return first + conv(c, c, (k, 1), (stride, 1), (size, macro.out_size(size, stride)))
-  k = int(kernel.split("x")[0])
   out = macro.out_size(size, stride)
-  if kind == "conv":
+  if family == ops.SKIP:
+    return factorized_reduce(c, c, size) if stride == 2 else Cost()
+  if family == ops.FACTORIZED_CONV:
+    first = conv(c, c, (1, k), (1, stride), size, bn=False)
+    return first + conv(c, c, (k, 1), (stride, 1), (size, out))
+  if family == "conv":
     return conv(c, c, k, stride, size)
-  if kind == "sep_conv":
+  if family == "sep_conv":
     first = conv(c, c, k, stride, size, groups=c, bn=False) + conv(c, c, 1, 1, out)
     return first + conv(c, c, k, 1, out, groups=c, bn=False) + conv(c, c, 1, 1, out)
-  if kind == "dil_conv":
+  if family == "dil_conv":
     return conv(c, c, k, stride, size, groups=c, bn=False) + conv(c, c, 1, 1, out)
-  raise UsageError(f"no cost rule for operation {op!r}{ops.did_you_mean(op, ops.KNOWN_OPS)}")
+  return Cost()  # null and pooling
 
 
 def edge_stride(reduction, src):
@@ -92,19 +92,34 @@ def edge_stride(reduction, src):
   return 2 if reduction and src < 2 else 1
 
 
+def node_size(slot, node):
+  """Spatial size of a cell's node: its inputs at in_size, the nodes it computes at out_size.
+
+  The difference matters in reduction cells, whose stride-1 edges between computed
+  nodes run at the reduced size.
+  """
+  return slot.in_size if node < 2 else slot.out_size
+
+
 def edge_costs(cell, slot):
   """Cost of each edge op of `cell` placed at `slot`, in edge order."""
-  return [op_cost(e.op, slot.channels, edge_stride(slot.reduction, e.src), slot.in_size)
+  return [op_cost(e.op, slot.channels, edge_stride(slot.reduction, e.src), node_size(slot, e.src))
           for e in cell.edges]
 
 
 def preprocess_cost(slot):
-  """preprocess0 (factorized reduce after a reduction, else ReLU-conv1x1-BN) and preprocess1."""
-  if slot.reduction_prev:
-    pre0 = factorized_reduce(slot.c_prev_prev, slot.channels, 2 * slot.in_size)
-  else:
-    pre0 = conv(slot.c_prev_prev, slot.channels, 1, 1, slot.in_size)
-  return pre0 + conv(slot.c_prev, slot.channels, 1, 1, slot.in_size)
+  """preprocess0 and preprocess1 of the kinds the slot names (DARTS: factorized reduce
+  after a reduction, else ReLU-conv1x1-BN)."""
+  return total(_adaptation_cost(kind, c_in, slot.channels, slot.in_size)
+               for kind, c_in in zip(slot.preprocess, (slot.c_prev_prev, slot.c_prev)))
+
+
+def _adaptation_cost(kind, c_in, c_out, out_size):
+  if kind == macro.REDUCE:
+    return factorized_reduce(c_in, c_out, 2 * out_size)
+  if kind == macro.CONV:
+    return conv(c_in, c_out, 1, 1, out_size)
+  return Cost()  # identity or unused
 
 
 def cell_cost(cell, slot):
@@ -113,6 +128,8 @@ def cell_cost(cell, slot):
 
 def auxiliary_cost(skeleton):
   """DARTS auxiliary head: avgpool 5 -> conv1x1 128 -> BN -> conv2x2 768 (-> BN) -> linear."""
+  if skeleton.auxiliary_index is None:
+    raise UsageError(f"the {skeleton.name} network has no auxiliary head; turn it off")
   channels, size = skeleton.auxiliary_in
   pooled = (size - 5) // skeleton.auxiliary_pool_stride + 1
   if pooled < 2:
@@ -126,13 +143,17 @@ def auxiliary_cost(skeleton):
 
 
 def stem_cost(skeleton):
-  return total(conv(s.c_in, s.c_out, s.kernel, s.stride, s.in_size)
-               for s in skeleton.stem0 + skeleton.stem1)
+  return _convs_cost(skeleton.stem0 + skeleton.stem1)
+
+
+def _convs_cost(convs):
+  return total(conv(s.c_in, s.c_out, s.kernel, s.stride, s.in_size) for s in convs)
 
 
 def network_cost(genotype, skeleton, auxiliary=True):
   """Parameters and multiply-adds of `genotype` laid out on `skeleton`."""
-  body = stem_cost(skeleton) + linear(skeleton.classifier_in, skeleton.num_classes)
+  body = stem_cost(skeleton) + _convs_cost(skeleton.head)
+  body += linear(skeleton.classifier_in, skeleton.num_classes)
   for slot in skeleton.cells:
     body += cell_cost(genotype.reduce if slot.reduction else genotype.normal, slot)
   aux = auxiliary_cost(skeleton) if auxiliary else Cost()
@@ -144,24 +165,47 @@ def skeleton(genotype, dataset="cifar10", channels=None, layers=None, **kwargs):
   multipliers = (len(genotype.normal.concat), len(genotype.reduce.concat))
   if dataset == "imagenet":
     return macro.imagenet(channels or 48, layers or 14, multipliers, **kwargs)
-  if dataset in ("cifar10", "cifar100", "digits"):
-    defaults = {"cifar100": {"num_classes": 100},
-                "digits": {"image_size": 8, "in_channels": 1}}.get(dataset, {})
-    return macro.cifar(channels or 36, layers or 20, multipliers, **{**defaults, **kwargs})
-  raise UsageError(f"unknown dataset {dataset!r} for the cost model; choose cifar10, cifar100, "
-                   "digits or imagenet")
+  return macro.cifar(channels or 36, layers or 20, multipliers,
+                     **{**_cifar_like(dataset), **kwargs})
+
+
+def _cifar_like(dataset):
+  """Image shape and classes of a dataset laid out on a CIFAR skeleton."""
+  if dataset not in macro.DATASETS:
+    raise UsageError(f"unknown dataset {dataset!r} for the cost model; choose cifar10, cifar100, "
+                     "digits or imagenet")
+  return macro.DATASETS[dataset]
+
+
+def network_skeleton(genotype, network=DARTS, dataset="cifar10", channels=None, layers=None):
+  """The skeleton of `network`: DARTS sized by channels and layers, or a hand-crafted one."""
+  if network == DARTS:
+    return skeleton(genotype, dataset, channels, layers)
+  if channels or layers:
+    raise UsageError(f"channels={channels}, layers={layers}: the {network} network has fixed "
+                     "widths and depth; leave them unset")
+  if dataset == "imagenet":
+    raise UsageError(f"the hand-crafted {network} network is laid out for CIFAR-sized images; "
+                     "choose cifar10, cifar100 or digits")
+  return handcrafted.skeleton(network, genotype, **_cifar_like(dataset))
 
 
 def _pair(value):
   return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
-def report(genotype, dataset="cifar10", channels=None, layers=None, auxiliary=False):
+def report(genotype, dataset="cifar10", channels=None, layers=None, auxiliary=False,
+           network=DARTS):
   """One JSON-ready dict: the network's cost with its settings spelled out."""
-  plan = skeleton(genotype, dataset, channels, layers)
-  result = network_cost(genotype, plan, auxiliary)
-  return {"dataset": dataset, "channels": plan.cells[0].channels, "layers": len(plan.cells),
-          "image_size": plan.image_size, "auxiliary": auxiliary, **result.as_dict()}
+  plan = network_skeleton(genotype, network, dataset, channels, layers)
+  return summary(plan, dataset, auxiliary, network_cost(genotype, plan, auxiliary))
+
+
+def summary(plan, dataset, auxiliary, result):
+  """The report dict of a NetworkCost `result` for skeleton `plan`, however it was counted."""
+  return {"skeleton": plan.name, "dataset": dataset, "channels": plan.cells[0].channels,
+          "layers": len(plan.cells), "image_size": plan.image_size, "auxiliary": auxiliary,
+          **result.as_dict()}
 
 
 COST_METRICS = ("madds", "params")
@@ -181,9 +225,10 @@ def edge_cost_table(op_list, skeleton, metric="madds"):
     for strided in (0, 1):
       if strided and not slot.reduction:
         continue
+      size = node_size(slot, 0 if strided else 2)  # unstrided reduction edges leave nodes >= 2
       for op_id, op in enumerate(op_list):
         table[int(slot.reduction)][strided][op_id] += getattr(
-            op_cost(op, slot.channels, 1 + strided, slot.in_size), metric)
+            op_cost(op, slot.channels, 1 + strided, size), metric)
   return table
 
 

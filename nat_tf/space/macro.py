@@ -9,9 +9,19 @@ and a linear classifier.
 """
 
 import dataclasses
-from typing import Tuple
+from typing import Optional, Tuple
 
 from nat_tf.errors import UsageError
+
+# How a cell input is brought to the cell's width and resolution (CellSlot.preprocess).
+IDENTITY = "identity"  # already right
+CONV = "conv"  # ReLU -> Conv1x1 -> BN: a change of width
+REDUCE = "reduce"  # factorized reduce: the input is twice the cell's resolution
+UNUSED = "unused"  # only null edges leave it: no weights, never read
+
+# Image shape and class count of each dataset, over the skeletons' defaults.
+DATASETS = {"cifar10": {}, "cifar100": {"num_classes": 100},
+            "digits": {"image_size": 8, "in_channels": 1}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +50,13 @@ class CellSlot:
   reduction_prev: bool
   in_size: int  # spatial size of s1, the previous cell's output
   multiplier: int  # nodes concatenated into the output: width = multiplier * channels
+  # (s0, s1) preprocessing kinds; left empty, the DARTS rule: s0 is factorized-reduced
+  # after a reduction cell, otherwise both go through ReLU-Conv1x1-BN.
+  preprocess: Tuple[str, str] = ()
+
+  def __post_init__(self):
+    if not self.preprocess:
+      object.__setattr__(self, "preprocess", (REDUCE if self.reduction_prev else CONV, CONV))
 
   @property
   def out_size(self):
@@ -56,9 +73,10 @@ class Skeleton:
   stem0: Tuple[StemConv, ...]
   stem1: Tuple[StemConv, ...]  # empty: s1 = s0 (CIFAR)
   cells: Tuple[CellSlot, ...]
-  auxiliary_index: int
+  auxiliary_index: Optional[int]  # None: the network has no auxiliary head
   auxiliary_pool_stride: int  # 3 on CIFAR (8x8 -> 2x2), 2 on ImageNet (7x7 -> 2x2)
   auxiliary_final_bn: bool  # DARTS left the BN after the 768-wide conv out on ImageNet
+  head: Tuple[StemConv, ...] = ()  # convs between the last cell and the pooling (MobileNetV2)
 
   @property
   def auxiliary_in(self):
@@ -68,6 +86,8 @@ class Skeleton:
 
   @property
   def classifier_in(self):
+    if self.head:
+      return self.head[-1].c_out
     return self.cells[-1].channels * self.cells[-1].multiplier
 
 
@@ -80,20 +100,35 @@ def reduction_indices(layers):
   return (layers // 3, 2 * layers // 3)
 
 
-def _cells(layers, channels, multipliers, c_stem_pp, c_stem_p, reduction_prev, size):
+def stack(blocks, multipliers, c_stem_pp, c_stem_p, reduction_prev, size, preprocess=None):
+  """Cell slots for `blocks`, a sequence of (width C, reduction) pairs.
+
+  Cell k reads the outputs of cells k-2 and k-1 (both the stem's at first), as in
+  DARTS. `preprocess(c_prev_prev, c_prev, channels, reduction, reduction_prev)`
+  gives each slot's preprocessing kinds; without it, the DARTS rule.
+  """
   cells = []
-  c_pp, c_p, c_curr = c_stem_pp, c_stem_p, channels
+  c_pp, c_p = c_stem_pp, c_stem_p
+  for index, (channels, reduction) in enumerate(blocks):
+    multiplier = multipliers[1] if reduction else multipliers[0]
+    kinds = preprocess(c_pp, c_p, channels, reduction, reduction_prev) if preprocess else ()
+    slot = CellSlot(index, c_pp, c_p, channels, reduction, reduction_prev, size, multiplier, kinds)
+    cells.append(slot)
+    reduction_prev = reduction
+    c_pp, c_p = c_p, multiplier * channels
+    size = slot.out_size
+  return tuple(cells)
+
+
+def _darts_blocks(layers, channels):
+  """(width, reduction) of each DARTS cell: reductions at L//3 and 2L//3 double the width."""
+  blocks = []
   for index in range(layers):
     reduction = index in reduction_indices(layers)
     if reduction:
-      c_curr *= 2
-    multiplier = multipliers[1] if reduction else multipliers[0]
-    slot = CellSlot(index, c_pp, c_p, c_curr, reduction, reduction_prev, size, multiplier)
-    cells.append(slot)
-    reduction_prev = reduction
-    c_pp, c_p = c_p, multiplier * c_curr
-    size = slot.out_size
-  return tuple(cells)
+      channels *= 2
+    blocks.append((channels, reduction))
+  return blocks
 
 
 def _check(channels, layers, multipliers):
@@ -116,7 +151,7 @@ def cifar(channels=36, layers=20, multipliers=(4, 4), num_classes=10, image_size
   _check(channels, layers, multipliers)
   c_stem = stem_multiplier * channels
   stem = (StemConv(in_channels, c_stem, 3, 1, image_size),)
-  cells = _cells(layers, channels, multipliers, c_stem, c_stem, False, image_size)
+  cells = stack(_darts_blocks(layers, channels), multipliers, c_stem, c_stem, False, image_size)
   return Skeleton("cifar", image_size, in_channels, num_classes, stem, (), cells,
                   2 * layers // 3, 3, True)
 
@@ -129,6 +164,7 @@ def imagenet(channels=48, layers=14, multipliers=(4, 4), num_classes=1000, image
   stem0 = (StemConv(in_channels, half, 3, 2, image_size),
            StemConv(half, channels, 3, 2, out_size(image_size, 2), relu_before=True))
   stem1 = (StemConv(channels, channels, 3, 2, stem0[-1].out_size, relu_before=True),)
-  cells = _cells(layers, channels, multipliers, channels, channels, True, stem1[-1].out_size)
+  cells = stack(_darts_blocks(layers, channels), multipliers, channels, channels, True,
+                stem1[-1].out_size)
   return Skeleton("imagenet", image_size, in_channels, num_classes, stem0, stem1, cells,
                   2 * layers // 3, 2, False)

@@ -69,6 +69,9 @@ OP_LISTS = {op_list.name: op_list for op_list in (FULLY_CONCAT, LOOSE_END, NATPP
 # Ops that appear in published genotypes (NAONet) but in no op list.
 EXTRA_OPS = ("conv_1x3_3x1", "conv_1x7_7x1", "avg_pool_2x2", "max_pool_2x2")
 
+# Family of conv_1x3_3x1 and conv_1x7_7x1 in `parse`.
+FACTORIZED_CONV = "conv_factorized"
+
 KNOWN_OPS = tuple(dict.fromkeys(NATPP + FULLY_CONCAT + LOOSE_END + EXTRA_OPS))
 
 
@@ -83,6 +86,23 @@ def op_class(op):
 
 def is_pooling(op):
   return "pool" in op
+
+
+def parse(op):
+  """(family, kernel size) of a known op, the one place that reads op names.
+
+  Families: skip_connect, null, max_pool, avg_pool, conv, sep_conv, dil_conv and
+  conv_factorized (conv_1xk_kx1, a 1xk then a kx1 convolution). Skip and null
+  have kernel 0. The cost model and the Keras layers both dispatch on this.
+  """
+  check_known(op)
+  if op in (SKIP, NULL):
+    return op, 0
+  head, _, size = op.rpartition("_")
+  kernel = int(size.split("x")[0])
+  if head.startswith("conv_1x"):
+    return FACTORIZED_CONV, kernel
+  return head, kernel
 
 
 def did_you_mean(name, choices):

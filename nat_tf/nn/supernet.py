@@ -1,0 +1,203 @@
+"""The weight-sharing supernet (NAT_SPEC 2.3): every architecture of the space in one model.
+
+Each cell holds weights for every (edge position (f, t), op) pair, as the
+reference does, with batch-norm without affine parameters and pooling followed by
+batch-norm. The architecture arrives as an int32 tensor (`nat_tf.nn.architecture`),
+so one traced function serves every architecture:
+
+- the weights of one op for all positions of one stride are stacked in one
+  variable, and an edge gathers the row of its position;
+- an edge's input is picked among the node states by a `tf.switch_case` with
+  identity branches, and its op by a `tf.switch_case` over the op list (two
+  stride groups in reduction cells), whose branches call `functional.apply_op`.
+Branches capture few tensors, which keeps tracing linear in the number of edges
+(one switch over every (position, op) layer traces quadratically and took minutes).
+
+The cell output keeps a fixed width N*C: with a loose-end op list, nodes used as
+an edge source are multiplied by zero (a null edge still marks its source as
+used). The macro layout is the DARTS CIFAR skeleton of `nat_tf.space.macro`.
+"""
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from nat_tf.nn import architecture as arch_lib
+from nat_tf.nn import functional as fn
+from nat_tf.space import macro
+from nat_tf.space import ops
+
+
+def _select(states, index):
+  """states[index] for a scalar index tensor, without copying the chosen state."""
+  if len(states) == 1:
+    return states[0]
+  return tf.switch_case(tf.clip_by_value(index, 0, len(states) - 1),
+                        [lambda state=state: state for state in states])
+
+
+class EdgeOps:
+  """Every op of a list at one width and stride, as ONE traced function of
+  (input, flat kernels of one edge position, op id).
+
+  Tracing a switch over the ops, and above all its gradient, is what costs: done
+  per edge it took minutes. Here each (width, stride) is traced once per input
+  size, and every edge of every cell of that shape calls the same function.
+  """
+
+  def __init__(self, op_list, channels, stride):
+    self.op_list = op_list
+    self.stride = stride
+    self.kernels = [fn.weights_of(op, channels, stride) for op in op_list]
+    self.pieces, offset = [], 0  # per op: (start, size, shape) of each kernel in the flat row
+    for kernels in self.kernels:
+      self.pieces.append([])
+      for w in kernels:
+        self.pieces[-1].append((offset, int(np.prod(w.shape)), w.shape))
+        offset += self.pieces[-1][-1][1]
+    self.size = offset
+    self.run = tf.function(self._run, autograph=False, experimental_attributes={"_noinline": True})
+
+  def initial_rows(self, count):
+    """[count, size]: PyTorch-style initial kernels for `count` edge positions."""
+    flat = [tf.reshape(fn.init_uniform(w, (count,)), [count, -1])
+            for kernels in self.kernels for w in kernels]
+    return tf.concat(flat, axis=1) if flat else tf.zeros([count, 0])
+
+  def _run(self, x, flat, op_id):
+    def branch(op, pieces):
+      return lambda: fn.apply_op(op, x, [tf.reshape(flat[start:start + size], shape)
+                                         for start, size, shape in pieces], self.stride)
+
+    return tf.switch_case(op_id, [branch(op, pieces)
+                                  for op, pieces in zip(self.op_list, self.pieces)])
+
+
+class PositionWeights(tf.Module):
+  """The kernels of every op for some edge positions (f, t), one row per position."""
+
+  def __init__(self, edge_ops, positions, name):
+    super().__init__(name=name)
+    self.edge_ops = edge_ops
+    self.rows = {position: row for row, position in enumerate(positions)}
+    self.weights = tf.Variable(edge_ops.initial_rows(len(positions)), name="weights")
+
+  def __call__(self, x, src, dst, op_id):
+    """The op `op_id` on x at edge position (src, dst); sources outside the group map
+    to row 0 (callers only take this path for sources of the group)."""
+    rows = np.array([self.rows.get((f, dst), 0) for f in range(dst)], np.int32)
+    return self.edge_ops.run(x, tf.gather(self.weights, tf.gather(rows, src)), op_id)
+
+
+class Preprocess(tf.Module):
+  """A cell input brought to the cell's width: ReLU-Conv1x1-BN, or factorized reduce."""
+
+  def __init__(self, kind, c_in, channels, name):
+    super().__init__(name=name)
+    self.kind = kind
+    if kind == macro.REDUCE:
+      shapes = fn.factorized_reduce_weights(c_in, channels)
+    else:
+      shapes = [fn.Weight((1, 1, c_in, channels), c_in)]
+    self.weights = [tf.Variable(fn.init_uniform(w), name=f"kernel_{i}")
+                    for i, w in enumerate(shapes)]
+
+  def __call__(self, x):
+    if self.kind == macro.REDUCE:
+      return fn.factorized_reduce(x, *self.weights)
+    return fn.batch_stat_norm(fn.conv(tf.nn.relu(x), self.weights[0]))
+
+
+class SuperCell(tf.Module):
+  """A cell holding every op on every edge position; calling it runs one architecture."""
+
+  def __init__(self, slot, op_list, num_nodes, loose_end, edge_ops, name):
+    """`edge_ops(channels, stride)` gives the shared EdgeOps of that width and stride."""
+    super().__init__(name=name)
+    self.op_list = op_list
+    self.num_nodes = num_nodes
+    self.loose_end = loose_end
+    self.reduction = slot.reduction
+    self.preprocess = [Preprocess(kind, c_in, slot.channels, f"preprocess{i}")
+                       for i, (kind, c_in) in enumerate(zip(slot.preprocess,
+                                                            (slot.c_prev_prev, slot.c_prev)))]
+    # Edge positions (f, t) per stride group: strided ones leave nodes 0/1 of a reduction cell.
+    strided = [(f, t) for t in range(2, num_nodes + 2) for f in range(t)
+               if self.reduction and f < 2]
+    plain = [(f, t) for t in range(2, num_nodes + 2) for f in range(t)
+             if not (self.reduction and f < 2)]
+    self.plain = (PositionWeights(edge_ops(slot.channels, 1), plain, "stride1")
+                  if plain else None)
+    self.strided = (PositionWeights(edge_ops(slot.channels, 2), strided, "stride2")
+                    if strided else None)
+
+  def __call__(self, s0, s1, cell_architecture):
+    """`cell_architecture`: int32 [2, E], (op ids, sources) of this cell's edges."""
+    states = [self.preprocess[0](s0), self.preprocess[1](s1)]
+    op_ids = cell_architecture[arch_lib.OP_IDS]
+    sources = cell_architecture[arch_lib.SOURCES]
+    for dst in range(2, self.num_nodes + 2):
+      edges = (2 * (dst - 2), 2 * (dst - 2) + 1)
+      states.append(tf.add_n([self._edge(states, dst, sources[e], op_ids[e]) for e in edges]))
+    outputs = states[2:]
+    if self.loose_end:
+      used = tf.reduce_any(tf.equal(sources[:, None], tf.range(2, self.num_nodes + 2)), axis=0)
+      keep = 1.0 - tf.cast(used, outputs[0].dtype)
+      outputs = [state * keep[i] for i, state in enumerate(outputs)]
+    return tf.concat(outputs, axis=-1)
+
+  def _edge(self, states, dst, src, op_id):
+    if not self.reduction:
+      return self.plain(_select(states, src), src, dst, op_id)
+    if dst == 2:  # only the inputs exist: every edge is strided
+      return self.strided(_select(states, src), src, dst, op_id)
+    return tf.switch_case(tf.cast(src >= 2, tf.int32), [
+        lambda: self.strided(_select(states[:2], src), src, dst, op_id),
+        lambda: self.plain(_select(states[2:], src - 2), src, dst, op_id)])
+
+
+@gin.configurable(denylist=["op_list", "num_classes", "image_size", "in_channels"])
+class Supernet(tf.Module):
+  """logits = supernet(images, architecture [2, 2, E]) for any architecture of the space."""
+
+  def __init__(self, op_list, num_classes, image_size, in_channels, num_nodes=4, channels=20,
+               layers=8, name="supernet"):
+    super().__init__(name=name)
+    self.op_list = ops.op_list(op_list)
+    self.num_nodes = num_nodes
+    self.skeleton = macro.cifar(channels, layers, (num_nodes, num_nodes), num_classes,
+                                image_size, in_channels)
+    stem = self.skeleton.stem0[0]
+    self.stem_kernel = tf.Variable(fn.init_uniform(fn.Weight(
+        (stem.kernel, stem.kernel, stem.c_in, stem.c_out), stem.kernel ** 2 * stem.c_in)),
+        name="stem_kernel")
+    self.stem_scale = tf.Variable(tf.ones([stem.c_out]), name="stem_scale")
+    self.stem_offset = tf.Variable(tf.zeros([stem.c_out]), name="stem_offset")
+    loose_end = self.op_list is ops.LOOSE_END
+    shared = {}
+
+    def edge_ops(channels, stride):
+      if (channels, stride) not in shared:
+        shared[(channels, stride)] = EdgeOps(self.op_list, channels, stride)
+      return shared[(channels, stride)]
+
+    self.cells = [SuperCell(slot, self.op_list, num_nodes, loose_end, edge_ops,
+                            f"cell_{slot.index}") for slot in self.skeleton.cells]
+    features = self.skeleton.classifier_in
+    bound = features ** -0.5
+    self.classifier_kernel = tf.Variable(tf.random.uniform([features, num_classes], -bound, bound),
+                                         name="classifier_kernel")
+    self.classifier_bias = tf.Variable(tf.random.uniform([num_classes], -bound, bound),
+                                       name="classifier_bias")
+
+  def __call__(self, images, architecture):
+    architecture = tf.convert_to_tensor(architecture)
+    checks = arch_lib.check(architecture, self.num_nodes, len(self.op_list))
+    with tf.control_dependencies(checks):
+      s0 = s1 = fn.batch_stat_norm(fn.conv(images, self.stem_kernel), self.stem_scale,
+                                   self.stem_offset)
+    for cell, slot in zip(self.cells, self.skeleton.cells):
+      s0, s1 = s1, cell(s0, s1, architecture[int(slot.reduction)])
+    pooled = tf.reduce_mean(s1, axis=[1, 2])
+    return tf.matmul(pooled, self.classifier_kernel) + self.classifier_bias
+

@@ -1,0 +1,76 @@
+"""Hand-crafted CIFAR networks as stacks of block genotypes: real depth and widths,
+exact costs, and a transformed block rebuilding the whole network."""
+
+import pytest
+
+from nat_tf.errors import UsageError
+from nat_tf.nn import counting
+from nat_tf.nn import network
+from nat_tf.space import catalogue
+from nat_tf.space import cost
+from nat_tf.space import handcrafted
+from nat_tf.space import macro
+
+# Parameters of this mapping (published CIFAR-10 figures: VGG16 ~14.7M, ResNet20 0.27M,
+# ResNet56 0.85M, MobileNetV2 ~2.2M; BUILD_NOTES.md explains the differences).
+PARAMS = {"vgg16": 16_501_834, "resnet20": 300_826, "resnet56": 884_122,
+          "mobilenetv2": 1_453_690}
+
+
+def _block(name):
+  return catalogue.get(handcrafted.layout(name).block)
+
+
+def _convs_3x3(name):
+  """3x3 convolutions of the network: conv_3x3 edges of its blocks plus the stem."""
+  genotype = _block(name)
+  plan = handcrafted.skeleton(name, genotype)
+  cells = [genotype.reduce if slot.reduction else genotype.normal for slot in plan.cells]
+  return 1 + sum(cell.ops.count("conv_3x3") for cell in cells)
+
+
+@pytest.mark.parametrize("name, blocks, convs", [
+    ("vgg16", 6, 13), ("resnet20", 9, 19), ("resnet56", 27, 55)])
+def test_real_depth(name, blocks, convs):
+  assert len(handcrafted.skeleton(name, _block(name)).cells) == blocks
+  assert _convs_3x3(name) == convs
+
+
+def test_mobilenetv2_has_17_blocks_and_a_1280_head():
+  plan = handcrafted.skeleton("mobilenetv2", _block("mobilenetv2"))
+  assert len(plan.cells) == 17
+  assert [slot.channels for slot in plan.cells if slot.reduction] == [32, 64, 160]
+  assert plan.classifier_in == 1280
+
+
+def test_original_blocks_need_no_adaptation_inside_a_stage():
+  plan = handcrafted.skeleton("resnet20", _block("resnet20"))
+  assert {slot.preprocess for slot in plan.cells} == {
+      (macro.UNUSED, macro.IDENTITY), (macro.UNUSED, macro.CONV)}
+
+
+@pytest.mark.parametrize("name", handcrafted.NAMES)
+def test_keras_network_counts_equal_the_cost_model(name):
+  model = network.build_network(_block(name), network=name)
+  counted = counting.count(model)
+  assert counted == cost.network_cost(_block(name), model.skeleton, auxiliary=False)
+  assert counted.params == PARAMS[name]
+
+
+def test_transformed_block_rebuilds_the_whole_network():
+  original, transformed = catalogue.get("ResBlock"), catalogue.get("NAT_ResBlock")
+  model = network.build_network(transformed, network="resnet20")
+  assert all(slot.preprocess[0] != macro.UNUSED for slot in model.skeleton.cells)
+  assert [cell.genotype_cell for cell in model.cells] == [transformed.normal] * 9
+  counted = counting.count(model)
+  assert counted == cost.network_cost(transformed, model.skeleton, auxiliary=False)
+  assert counted.params > cost.report(original, network="resnet20")["params"]
+
+
+def test_handcrafted_networks_reject_darts_settings():
+  with pytest.raises(UsageError, match="did you mean 'resnet20'"):
+    cost.report(_block("resnet20"), network="resnet21")
+  with pytest.raises(UsageError, match="fixed widths and depth"):
+    cost.report(_block("resnet20"), channels=32, network="resnet20")
+  with pytest.raises(UsageError, match="no auxiliary head"):
+    cost.report(_block("resnet20"), network="resnet20", auxiliary=True)
