@@ -51,12 +51,6 @@ def test_other_epoch_or_seed_gives_another_order(train):
     assert not np.array_equal(epoch[0][1], other[0][1])
 
 
-def test_repeat_is_the_epochs_one_after_another(train):
-  stream = pipeline.batches(train, DIGITS, 32, True, seed=7, epoch=2, repeat=True).take(20)
-  repeated = [(images.numpy(), labels.numpy()) for images, labels in stream]
-  assert _same(repeated, _epoch(train) + _epoch(train, epoch=3))
-
-
 def test_evaluation_keeps_order_and_last_partial_batch(train):
   batches = list(pipeline.batches(train.take(70), DIGITS, 32, training=False, drop_remainder=False))
   assert [len(labels) for _, labels in batches] == [32, 32, 6]

@@ -6,10 +6,9 @@ dataset's order, `seed` and `e`, for a given TF version and TF global seed (the
 shuffle op mixes `tf.random.set_seed`'s value into its seed, so a run sets it
 once from its config). A run restarted after k steps of epoch `e` calls
 `batches(..., epoch=e)` again and `.skip(k)`: the next batch is the one it
-would have seen, nothing repeated and nothing skipped. With `repeat=True` the
-stream is epochs e, e+1, ..., each batched on its own (a batch never spans two
-epochs), identical to calling `batches` once per epoch; resume it the same way,
-rebuilding at the current epoch.
+would have seen, nothing repeated and nothing skipped. A run therefore builds
+one dataset (and iterator) per epoch; there is no endless stream, because a
+shuffle seed computed from a tensor epoch breaks once a TF global seed is set.
 
 How: the shuffle seed and each example's augmentation seed are derived with
 stateless random ops from (seed, epoch, position in the epoch), and the parallel
@@ -25,11 +24,10 @@ from nat_tf.data import augment
 from nat_tf.errors import UsageError
 
 AUTOTUNE = tf.data.AUTOTUNE
-_LAST_EPOCH = 2**62  # repeat=True: "forever"
 
 
 @gin.configurable(denylist=["dataset", "info"])
-def batches(dataset, info, batch_size, training, seed=1234, epoch=0, repeat=False,
+def batches(dataset, info, batch_size, training, seed=1234, epoch=0,
             drop_remainder=True, cutout=0, shuffle_buffer=None, deterministic=True):
   """(float32 normalised images [B, H, W, C], int32 labels [B]) from raw (uint8 image, label) pairs.
 
@@ -37,7 +35,7 @@ def batches(dataset, info, batch_size, training, seed=1234, epoch=0, repeat=Fals
   otherwise keep the input order, centre-crop ImageNet and only normalise.
   shuffle_buffer: examples in the shuffle buffer; None means the whole dataset
   when it is cached in memory (CIFAR, digits), else 10,000.
-  With `repeat=False` the result knows its length (steps per epoch).
+  The result knows its length (steps per epoch).
   """
   if not (isinstance(batch_size, int) and batch_size > 0):
     raise UsageError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -46,10 +44,7 @@ def batches(dataset, info, batch_size, training, seed=1234, epoch=0, repeat=Fals
                                 shuffle_buffer or _whole_or_default(dataset, info))
   else:
     one_epoch = _evaluation_epoch(dataset, info, batch_size, drop_remainder)
-  if repeat:
-    stream = tf.data.Dataset.range(epoch, _LAST_EPOCH).flat_map(one_epoch)
-  else:
-    stream = one_epoch(tf.constant(epoch, tf.int64))
+  stream = one_epoch(epoch)
   options = tf.data.Options()
   options.deterministic = deterministic
   return stream.with_options(options).prefetch(AUTOTUNE)
@@ -61,14 +56,15 @@ def _whole_or_default(dataset, info):
 
 
 def _training_epoch(dataset, info, batch_size, drop_remainder, seed, cutout, shuffle_buffer):
-  """fn(epoch tensor) -> that epoch's shuffled, augmented batches."""
+  """fn(epoch) -> that epoch's shuffled, augmented batches (built eagerly: the shuffle
+  seed is a Python int, as Dataset.shuffle wants once a global seed is set)."""
   transform = augment.train_transform(info, cutout)
 
   def one_epoch(epoch):
     key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
     shuffle_key, augment_key = tf.unstack(tf.random.experimental.stateless_split(key, 2))
-    shuffle_seed = tf.random.stateless_uniform([], shuffle_key, minval=None, maxval=None,
-                                               dtype=tf.int64)
+    shuffle_seed = int(tf.random.stateless_uniform([], shuffle_key, minval=None, maxval=None,
+                                                   dtype=tf.int64))
     shuffled = dataset.shuffle(shuffle_buffer, seed=shuffle_seed, reshuffle_each_iteration=False)
 
     def augment_one(position, example):

@@ -85,21 +85,21 @@ class CellCost:
     return tf.reduce_sum(per_edge, axis=[-2, -1])
 
 
-@gin.configurable(denylist=["transformer", "score_fn", "minibatches", "cell_cost", "generator"])
+@gin.configurable(denylist=["transformer", "score_fn", "cell_cost", "generator"])
 class TransformationEnvironment(tf_environment.TFEnvironment):
   """Batched one-step episodes: observe B inputs, act on every edge, get the reward."""
 
-  def __init__(self, transformer, score_fn, minibatches, cell_cost, generator, batch_size=1,
+  def __init__(self, transformer, score_fn, cell_cost, generator, batch_size=1,
                input_architecture=None, cost_weight=0.0):
     """`score_fn(images, labels, architectures [M,2,2,E]) -> accuracy [M]` (supernet);
-    `minibatches`: an iterator of (images, labels); `input_architecture`: a fixed
-    [2,2,E] input (derivation) or None for the reference's random inputs."""
+    `input_architecture`: a fixed [2,2,E] input (derivation) or None for the
+    reference's random inputs. Minibatches come from `use_minibatches`."""
     self.transformer = transformer
     observe = transformer.observe
     time_step_spec = ts.time_step_spec(observe.spec, tensor_spec.TensorSpec((), tf.float32))
     super().__init__(time_step_spec, transformer.action_spec, batch_size)
     self._score = score_fn
-    self._minibatches = minibatches
+    self._minibatches = None
     self._cell_cost = cell_cost
     self._generator = generator
     self._fixed_input = (None if input_architecture is None
@@ -112,6 +112,14 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
     # The reward's parts, for summaries: accuracy change and relative cost change.
     self.accuracy_change = tf.Variable(tf.zeros([batch_size]), trainable=False)
     self.cost_change = tf.Variable(tf.zeros([batch_size]), trainable=False)
+
+  def use_minibatches(self, iterator):
+    """Draw the scoring minibatches from `iterator` (one per step).
+
+    A training loop passes its epoch's iterator into its traced step function and
+    binds it here inside that function, so a new epoch's iterator never retraces.
+    """
+    self._minibatches = iterator
 
   def _draw_inputs(self):
     if self._fixed_input is not None:
@@ -143,6 +151,8 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
     inputs = self._architectures.value()
     with tf.control_dependencies([self.transformer.check(inputs, action)]):
       outputs = self.transformer.apply(inputs, action)
+    if self._minibatches is None:
+      raise UsageError("TransformationEnvironment has no minibatches: call use_minibatches")
     images, labels = next(self._minibatches)
     accuracy = self._score(images, labels, tf.concat([inputs, outputs], axis=0))
     accuracy_change = accuracy[self.batch_size:] - accuracy[:self.batch_size]
