@@ -36,3 +36,20 @@ def export_network(model, path):
 def load_network(path):
   """The serving function of an export: call it with images=..., get {"logits": ...}."""
   return tf.saved_model.load(path).signatures[SIGNATURE]
+
+
+POLICY_KINDS = ("greedy", "sampling")
+
+
+def export_policy(agent, path):
+  """Write the agent's greedy and sampling policies as TF-Agents SavedModels.
+
+  `path/greedy` and `path/sampling` each load with `tf.saved_model.load` (import
+  tensorflow_probability first) and take a batched TimeStep whose observation is
+  the dict of `nat_tf.rl.observation.ObservationBuilder.spec`.
+  """
+  from tf_agents.policies import policy_saver  # pylint: disable=import-outside-toplevel
+  with atomic.directory(path) as folder:
+    for kind, policy in zip(POLICY_KINDS, (agent.policy, agent.collect_policy)):
+      policy_saver.PolicySaver(policy, batch_size=None).save(f"{folder}/{kind}")
+  return path

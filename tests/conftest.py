@@ -25,3 +25,40 @@ def digits_data_dir(tmp_path_factory):
   data_dir = str(tmp_path_factory.mktemp("tfds_data"))
   digits.prepare(data_dir)
   return data_dir
+
+
+DIGITS_SEARCH = [
+    "SearchSetup.dataset = 'digits'",
+    "SearchSetup.batch_size = 64",
+    "SearchSetup.archs_per_step = 4",
+    "Supernet.channels = 16",
+    "Supernet.layers = 5",
+    "CellEncoder.edge_hidden = 16",
+    "CellEncoder.features = 32",
+    "CellEncoder.hidden = 16",
+]
+
+
+def build_search(data_dir, bindings=()):
+  """A SearchSetup on digits with small sizes (and extra gin `bindings`); gin is cleared after."""
+  import gin  # pylint: disable=import-outside-toplevel
+  from nat_tf.search import setup  # pylint: disable=import-outside-toplevel
+  gin.clear_config()
+  gin.parse_config(DIGITS_SEARCH + [f"SearchSetup.data_dir = '{data_dir}'", *bindings])
+  try:
+    return setup.SearchSetup()
+  finally:
+    gin.clear_config()
+
+
+@pytest.fixture(scope="session")
+def digits_search(digits_data_dir):
+  """A digits SearchSetup whose supernet took 450 weight steps (50 epochs); shared, so
+  tests must not train it further."""
+  search = build_search(digits_data_dir)
+  steps = search.splits.weights_size // search.batch_size
+  for epoch in range(50):
+    iterator = search.epoch_batches(search.splits.weights, epoch)
+    for _ in range(steps):
+      search.weight_trainer.step(iterator)
+  return search

@@ -129,9 +129,9 @@ def test_reinforce_learns_a_bandit_over_edges():
   space = transform.action_space("nat", "fully_concat")
   transformer = environment.ArchitectureTransformer(space, 4)
   time_step_spec = ts.time_step_spec(transformer.observe.spec)
-  agent = agent_lib.make_agent(time_step_spec, transformer.action_spec, len(space.op_list), 4,
-                               learning_rate=1e-2, baseline="moving_average")
-  baseline = agent_lib.MovingAverageBaseline()
+  agent, baseline = agent_lib.make_agent(time_step_spec, transformer.action_spec,
+                                         len(space.op_list), 4, learning_rate=1e-2,
+                                         baseline="moving_average")
   generator = tf.random.Generator.from_seed(7)
   null = 2
 

@@ -43,7 +43,10 @@ class MovingAverageBaseline(tf.Module):
 def make_agent(time_step_spec, action_spec, num_ops, num_nodes, baseline="moving_average",
                learning_rate=3e-4, beta_1=0.5, beta_2=0.999, entropy_regularization=0.003,
                gradient_clipping=None, train_step_counter=None):
-  """A ReinforceAgent with a GCN actor (and value network when that baseline is chosen)."""
+  """(ReinforceAgent with a GCN actor, MovingAverageBaseline or None).
+
+  With baseline='value_network' the agent holds a GCN value network instead.
+  """
   if baseline not in BASELINES:
     raise UsageError(f"baseline={baseline!r} is not one of {list(BASELINES)}")
   observation_spec = time_step_spec.observation
@@ -56,7 +59,7 @@ def make_agent(time_step_spec, action_spec, num_ops, num_nodes, baseline="moving
       normalize_returns=False, entropy_regularization=entropy_regularization,
       gradient_clipping=gradient_clipping, train_step_counter=train_step_counter)
   agent.initialize()
-  return agent
+  return agent, MovingAverageBaseline() if baseline == "moving_average" else None
 
 
 def one_step_episodes(time_step, action_step, next_time_step, reward):

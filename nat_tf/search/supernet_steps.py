@@ -1,0 +1,92 @@
+"""The supernet's distributed steps: the weight update and batched scoring.
+
+Both run under the run's tf.distribute strategy: every replica takes its share of
+the global minibatch, and the architecture is drawn once, outside the replicas,
+so all replicas run the same one. Each is one traced function for every
+architecture (the architecture is a tensor argument), so a new architecture
+never retraces anything.
+"""
+
+import math
+
+import gin
+import tensorflow as tf
+
+from nat_tf.nn import architecture as arch_lib
+from nat_tf.search import sgd
+
+SUM = tf.distribute.ReduceOp.SUM
+
+
+def _correct(logits, labels):
+  return tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels),
+                               tf.float32))
+
+
+@gin.configurable(denylist=["supernet", "strategy", "generator", "global_batch_size"])
+class WeightTrainer(tf.Module):
+  """One step = a fresh random input architecture, cross-entropy, one SGD update (NAT_SPEC 5)."""
+
+  def __init__(self, supernet, strategy, generator, global_batch_size, learning_rate=0.01,
+               momentum=0.9, weight_decay=3e-4):
+    super().__init__(name="weight_trainer")
+    self.supernet = supernet
+    self.strategy = strategy
+    self.generator = generator
+    self.global_batch_size = global_batch_size
+    self.base_learning_rate = learning_rate
+    with strategy.scope():
+      self.sgd = sgd.MomentumSGD(supernet.trainable_variables, learning_rate, momentum,
+                                 weight_decay)
+    self.step = tf.function(self._step, autograph=False)
+
+  def _step(self, iterator):
+    """Returns {'loss', 'accuracy', 'finite'}; a non-finite step leaves the weights alone."""
+    images, labels = next(iterator)
+    architecture = arch_lib.random(self.generator, 1, self.supernet.num_nodes,
+                                   self.supernet.op_list)[0]
+    variables = self.supernet.trainable_variables
+    loss, correct, grads = self.strategy.run(self._replica_gradients,
+                                             args=(images, labels, architecture))
+    loss = self.strategy.reduce(SUM, loss, axis=None)
+    accuracy = self.strategy.reduce(SUM, correct, axis=None) / self.global_batch_size
+    grads = [self.strategy.experimental_local_results(g)[0] for g in grads]
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads + [loss]])
+    with tf.control_dependencies([self.sgd.apply(grads, variables, finite)]):
+      return {"loss": tf.identity(loss), "accuracy": accuracy, "finite": finite}
+
+  def _replica_gradients(self, images, labels, architecture):
+    variables = self.supernet.trainable_variables
+    with tf.GradientTape() as tape:
+      logits = self.supernet(images, architecture)
+      per_example = tf.keras.losses.sparse_categorical_crossentropy(labels, logits,
+                                                                    from_logits=True)
+      loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
+    grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+    grads = tf.distribute.get_replica_context().all_reduce(SUM, grads)
+    return loss, _correct(logits, labels), grads
+
+
+class Scorer:
+  """Top-1 accuracy of M architectures on one global minibatch, summed over replicas."""
+
+  def __init__(self, supernet, strategy, global_batch_size):
+    self.supernet = supernet
+    self.strategy = strategy
+    self.global_batch_size = global_batch_size
+
+  def __call__(self, images, labels, architectures):
+    correct = self.strategy.run(self._replica_correct, args=(images, labels, architectures))
+    return self.strategy.reduce(SUM, correct, axis=None) / self.global_batch_size
+
+  def _replica_correct(self, images, labels, architectures):
+    def one(architecture):
+      return _correct(self.supernet(images, architecture), labels)
+
+    return tf.stop_gradient(tf.map_fn(one, architectures, fn_output_signature=tf.float32))
+
+
+def learning_rate(epoch, epochs, base, minimum):
+  """Cosine annealing from `base` to `minimum` over `epochs` (minimum = base: constant,
+  as the reference's lr 0.01 / lr_min 0.01)."""
+  return minimum + (base - minimum) * (1 + math.cos(math.pi * epoch / max(epochs, 1))) / 2

@@ -1,0 +1,221 @@
+"""The search: supernet weights and transformer policy trained alternately (NAT_SPEC 5).
+
+Per epoch: one pass over the weights split (a random input architecture per step,
+SGD), then, after the warm-up epochs, one pass over the policy split (REINFORCE
+steps of the transformation MDP). Everything is gin-bound. The run writes
+TensorBoard summaries, logs its progress, checkpoints (with `status.json`) every
+`checkpoint_every` steps and at each phase end, resumes from its latest
+checkpoint without repeating or skipping a step, and exports the policy at the end.
+"""
+
+import os
+import time
+
+from absl import logging
+import gin
+import tensorflow as tf
+
+from nat_tf import export
+from nat_tf.errors import UsageError
+from nat_tf.evaluate import diagram
+from nat_tf.search import checkpoints
+from nat_tf.search import setup as setup_lib
+from nat_tf.search import strategy as strategy_lib
+from nat_tf.search import supernet_steps
+from nat_tf.search import transformations
+from nat_tf.space import catalogue
+from nat_tf.space import cost
+from nat_tf.space import genotype_format
+
+
+class NonFiniteError(RuntimeError):
+  """Too many consecutive steps with a non-finite loss or reward."""
+
+
+class _Progress:
+  """Steps per second and time left, for the log and TensorBoard."""
+
+  def __init__(self, total_steps, done):
+    self.total, self.done = total_steps, done
+    self.start, self.start_done = time.time(), done
+
+  def advance(self):
+    self.done += 1
+
+  @property
+  def rate(self):
+    return (self.done - self.start_done) / max(time.time() - self.start, 1e-9)
+
+  def eta(self):
+    seconds = (self.total - self.done) / max(self.rate, 1e-9)
+    return time.strftime("%H:%M:%S", time.gmtime(seconds))
+
+
+@gin.configurable(denylist=["root_dir"])
+def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
+               checkpoint_every=500, summary_every=20, log_every=50, max_nonfinite=10,
+               target_genotype="DARTS", report_dataset="cifar10"):
+  """Run (or resume) a search in `root_dir`; returns the target genotype's transformation.
+
+  warmup_epochs: weight-only epochs before policy training starts (0 in the reference).
+  learning_rate_min: cosine floor of the weight learning rate (equal to the base rate in
+    the reference, i.e. a constant rate).
+  target_genotype: catalogue name or file transformed greedily for the cell images and
+    the final report (cost under `report_dataset`'s DARTS network).
+  """
+  if not 0 <= warmup_epochs <= epochs:
+    raise UsageError(f"warmup_epochs={warmup_epochs} must be in 0..epochs={epochs}")
+  setup = setup_lib.SearchSetup()
+  target = catalogue.load(target_genotype)
+  transformations.encode(target, setup.transformer)  # fail now, not after training
+  chief = strategy_lib.is_chief(setup.strategy)
+  checkpointer = checkpoints.Checkpointer(root_dir, setup.state, chief=chief,
+                                          **setup.trackables())
+  restored = checkpointer.restore()
+  if restored:
+    logging.info("resumed from %s at %s", restored, setup.state.status())
+  writer = (tf.summary.create_file_writer(os.path.join(root_dir, "summaries")) if chief
+            else tf.summary.create_noop_writer())
+  loop = _Loop(setup, checkpointer, epochs, warmup_epochs, learning_rate_min, checkpoint_every,
+               summary_every, log_every, max_nonfinite, target)
+  with writer.as_default():
+    loop.run()
+  result = report(setup, target, report_dataset)
+  if chief:
+    export.export_policy(setup.agent, os.path.join(root_dir, "policy"))
+  return result
+
+
+def report(setup, genotype, dataset):
+  """The greedy policy's transformation of `genotype` and the cost before and after."""
+  transformed = transformations.transform(setup.agent.policy, setup.transformer, genotype)[0]
+  costs = {name: cost.report(g, dataset) for name, g in (("before", genotype),
+                                                          ("after", transformed))}
+  return {"genotype": genotype, "transformed": transformed, "cost": costs}
+
+
+class _Loop:
+  """The epoch/phase loop over a SearchSetup, with logging, summaries and checkpoints."""
+
+  def __init__(self, setup, checkpointer, epochs, warmup_epochs, learning_rate_min,
+               checkpoint_every, summary_every, log_every, max_nonfinite, target):
+    self.setup, self.checkpointer = setup, checkpointer
+    self.state = setup.state
+    self.epochs, self.warmup_epochs = epochs, warmup_epochs
+    self.learning_rate_min = learning_rate_min
+    self.checkpoint_every, self.summary_every, self.log_every = (checkpoint_every, summary_every,
+                                                                  log_every)
+    self.max_nonfinite = max_nonfinite
+    self.target = target
+    sizes = setup.splits
+    self.steps = {checkpoints.WEIGHTS: sizes.weights_size // setup.batch_size,
+                  checkpoints.POLICY: sizes.policy_size // setup.batch_size}
+    if not all(self.steps.values()):
+      raise UsageError(f"batch_size={setup.batch_size} is larger than a search split "
+                       f"({sizes.weights_size} weights / {sizes.policy_size} policy examples); "
+                       "lower SearchSetup.batch_size")
+    total = (epochs * self.steps[checkpoints.WEIGHTS]
+             + (epochs - warmup_epochs) * self.steps[checkpoints.POLICY])
+    self.progress = _Progress(total, self.state.total_steps)
+    self.nonfinite = 0
+
+  def run(self):
+    state = self.state
+    while int(state.epoch) < self.epochs:
+      epoch = int(state.epoch)
+      if int(state.phase) == checkpoints.WEIGHTS:
+        self._phase(epoch, checkpoints.WEIGHTS)
+        state.start_phase(epoch, checkpoints.POLICY)
+      if epoch >= self.warmup_epochs:
+        self._phase(epoch, checkpoints.POLICY)
+      state.start_phase(epoch + 1, checkpoints.WEIGHTS)
+      self._save()
+    state.finished.assign(True)
+    self._save()
+
+  def _phase(self, epoch, phase):
+    setup, state = self.setup, self.state
+    trainer = setup.weight_trainer if phase == checkpoints.WEIGHTS else setup.policy_trainer
+    if phase == checkpoints.WEIGHTS:
+      rate = supernet_steps.learning_rate(epoch, self.epochs, trainer.base_learning_rate,
+                                          self.learning_rate_min)
+      trainer.sgd.learning_rate.assign(rate)
+    split = setup.splits.weights if phase == checkpoints.WEIGHTS else setup.splits.policy
+    iterator = setup.epoch_batches(split, epoch, skip=int(state.step_in_phase), shift=phase)
+    for step in range(int(state.step_in_phase), self.steps[phase]):
+      metrics = trainer.step(iterator)
+      state.step_in_phase.assign_add(1)
+      counter = state.weight_steps if phase == checkpoints.WEIGHTS else state.policy_steps
+      counter.assign_add(1)
+      self.progress.advance()
+      self._check_finite(metrics, epoch, phase, step)
+      if phase == checkpoints.POLICY:
+        state.mean_reward.assign(metrics["reward_mean"])
+      total = state.total_steps
+      if total % self.summary_every == 0:
+        self._summaries(phase, metrics, total)
+      if total % self.log_every == 0 or step == self.steps[phase] - 1:
+        self._log(epoch, phase, step, metrics)
+      if total % self.checkpoint_every == 0:
+        self._save()
+
+  def _check_finite(self, metrics, epoch, phase, step):
+    if bool(metrics["finite"]):
+      self.nonfinite = 0
+      return
+    self.nonfinite += 1
+    name = ("weights", "policy")[phase]
+    logging.warning("non-finite %s step skipped (epoch %d, step %d)", name, epoch, step)
+    if self.nonfinite >= self.max_nonfinite:
+      raise NonFiniteError(
+          f"{self.nonfinite} consecutive non-finite {name} steps at epoch {epoch}, step {step}: "
+          f"the run stopped; its last good checkpoint is {self.checkpointer.manager.latest_checkpoint}"
+          " (lower the learning rate, e.g. WeightTrainer.learning_rate or "
+          "make_agent.learning_rate, and resume)")
+
+  def _summaries(self, phase, metrics, step):
+    prefix = ("weights", "policy")[phase]
+    for key, value in metrics.items():
+      if key == "actions":
+        for name, share in zip(self.setup.action_space.action_names, value.numpy()):
+          tf.summary.scalar(f"policy/actions/{name}", share, step=step)
+      elif key != "finite":
+        tf.summary.scalar(f"{prefix}/{key}", value, step=step)
+    if phase == checkpoints.WEIGHTS:
+      tf.summary.scalar("weights/learning_rate", self.setup.weight_trainer.sgd.learning_rate,
+                        step=step)
+    tf.summary.scalar(f"speed/{prefix}_steps_per_second", self.progress.rate, step=step)
+
+  def _log(self, epoch, phase, step, metrics):
+    name = ("weights", "policy")[phase]
+    shown = ("loss", "accuracy") if phase == checkpoints.WEIGHTS else (
+        "reward_mean", "accuracy_change", "cost_change", "entropy")
+    values = " ".join(f"{k}={float(metrics[k]):.4f}" for k in shown)
+    logging.info("epoch %d/%d %s step %d/%d %s | %.2f steps/s, %d/%d steps, %s left",
+                 epoch + 1, self.epochs, name, step + 1, self.steps[phase], values,
+                 self.progress.rate, self.progress.done, self.progress.total, self.progress.eta())
+
+  def _save(self):
+    path = self.checkpointer.save()
+    transformed = transformations.transform(self.setup.agent.policy, self.setup.transformer,
+                                            self.target)[0]
+    image = diagram.comparison_image(self.target, transformed)
+    tf.summary.image("policy/transformed_target",
+                     tf.image.decode_png(diagram.png_bytes(image))[None],
+                     step=self.state.total_steps)
+    logging.info("checkpoint %s (%s)", os.path.basename(path), self.state.status())
+
+
+def format_report(result):
+  """The report as text: the transformed genotype, the changed edges, costs before/after."""
+  before, after = result["cost"]["before"], result["cost"]["after"]
+  lines = ["transformed genotype:", genotype_format.to_literal(result["transformed"]), ""]
+  for name, cell in result["genotype"].cells.items():
+    new_cell = result["transformed"].cells[name]
+    for edge, new_op in zip(cell.edges, new_cell.ops):
+      if edge.op != new_op:
+        lines.append(f"  {name} edge ({edge.src} -> {edge.dst}): {edge.op} -> {new_op}")
+  lines.append(f"cost on {before['dataset']} (C={before['channels']}, L={before['layers']}): "
+               f"params {before['params']:,} -> {after['params']:,}, "
+               f"multiply-adds {before['madds']:,} -> {after['madds']:,}")
+  return "\n".join(lines)
