@@ -24,6 +24,7 @@ flags.DEFINE_multi_string("gin_bindings", [],
 flags.DEFINE_string("root_dir", None, "Folder for this run's outputs.")
 
 OPERATIVE_CONFIG = "operative_config.gin"
+CONFIG = "config.gin"
 
 
 def fail(message):
@@ -55,6 +56,12 @@ def root_dir(required=True):
     return None
   os.makedirs(FLAGS.root_dir, exist_ok=True)
   return FLAGS.root_dir
+
+
+def write_config(folder):
+  """Save every gin binding of this run (files and --gin_bindings), before it starts, so a
+  run can be rebuilt from its folder even if it never finished."""
+  atomic.write_text(os.path.join(folder, CONFIG), gin.config_str())
 
 
 def write_operative_config(folder):

@@ -62,3 +62,31 @@ def digits_search(digits_data_dir):
     for _ in range(steps):
       search.weight_trainer.step(iterator)
   return search
+
+
+TINY_RUN = DIGITS_SEARCH + [
+    "Supernet.channels = 8",
+    "Supernet.layers = 3",
+    "train_eval.epochs = 2",
+    "train_eval.checkpoint_every = 1000",
+    "train_eval.log_every = 1000",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(digits_data_dir, tmp_path_factory):
+  """A finished two-epoch search run folder (config.gin, checkpoints, policy export), made
+  in-process as bin/train makes it; treat it as read-only."""
+  import gin  # pylint: disable=import-outside-toplevel
+  from nat_tf import cli  # pylint: disable=import-outside-toplevel
+  from nat_tf.search import train_eval  # pylint: disable=import-outside-toplevel
+  root_dir = str(tmp_path_factory.mktemp("tiny_run"))
+  gin.clear_config()
+  gin.parse_config(TINY_RUN + [f"SearchSetup.data_dir = '{digits_data_dir}'"])
+  try:
+    cli.write_config(root_dir)
+    train_eval.train_eval(root_dir)
+    cli.write_operative_config(root_dir)
+  finally:
+    gin.clear_config()
+  return root_dir

@@ -66,11 +66,17 @@ class Checkpointer:
     self.checkpoint = tf.train.Checkpoint(state=state, **trackables)
     self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep)
 
-  def restore(self):
-    """Restore the latest checkpoint if there is one; returns its path or None."""
+  def restore(self, for_inference=False):
+    """Restore the latest checkpoint if there is one; returns its path or None.
+
+    Optimizer slots are restored when the optimizer first creates them; with
+    `for_inference` they never will be, and that is expected.
+    """
     path = self.manager.latest_checkpoint
     if path:
-      self.checkpoint.restore(path).assert_existing_objects_matched()
+      status = self.checkpoint.restore(path).assert_existing_objects_matched()
+      if for_inference:
+        status.expect_partial()
     return path
 
   def save(self):
