@@ -25,6 +25,7 @@ flags.DEFINE_string("root_dir", None, "Folder for this run's outputs.")
 
 OPERATIVE_CONFIG = "operative_config.gin"
 CONFIG = "config.gin"
+_GIN_CALL_NOTE = "\n  In call to configurable"
 
 
 def fail(message):
@@ -34,7 +35,9 @@ def fail(message):
 
 
 def _one_line(error):
-  return " ".join(str(error).split())
+  """The message alone: gin appends "In call to configurable ..." lines to errors raised
+  inside a configurable, which say nothing to a user."""
+  return " ".join(str(error).split(_GIN_CALL_NOTE)[0].split())
 
 
 def parse_gin():
@@ -42,10 +45,20 @@ def parse_gin():
   for path in FLAGS.gin_file:
     if not os.path.isfile(path):
       fail(f"gin file {path!r} does not exist (--gin_file)")
+    # `include 'darts.gin'` inside a gin file is found next to that file.
+    gin.add_config_file_search_path(os.path.dirname(os.path.abspath(path)))
   try:
     gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_bindings)
   except (ValueError, SyntaxError, KeyError, TypeError, ImportError) as error:
     fail(f"bad gin configuration: {_one_line(error)}")
+
+
+def required(name):
+  """The value of flag --`name`; exits with status 2, naming the flag, if it is missing."""
+  value = FLAGS[name].value
+  if not value:
+    fail(f"--{name} is required: {FLAGS[name].help}")
+  return value
 
 
 def root_dir(required=True):
@@ -62,6 +75,17 @@ def write_config(folder):
   """Save every gin binding of this run (files and --gin_bindings), before it starts, so a
   run can be rebuilt from its folder even if it never finished."""
   atomic.write_text(os.path.join(folder, CONFIG), gin.config_str())
+
+
+def read_config(folder, bindings=(), kind="search run", program="bin/train"):
+  """Apply the config.gin that `write_config` saved in `folder`, then `bindings` over it
+  (e.g. a moved data_dir), to rebuild what the run built."""
+  config = os.path.join(folder, CONFIG)
+  if not os.path.isfile(config):
+    raise UsageError(f"{folder!r} is not a {kind}: {CONFIG} is missing ({program} writes it "
+                     "when a run starts)")
+  with gin.unlock_config():
+    gin.parse_config_files_and_bindings([config], list(bindings))
 
 
 def write_operative_config(folder):

@@ -28,8 +28,9 @@ from nat_tf.space import cost
 from nat_tf.space import genotype_format
 
 
-class NonFiniteError(RuntimeError):
-  """Too many consecutive steps with a non-finite loss or reward."""
+class NonFiniteError(UsageError):
+  """Too many consecutive steps with a non-finite loss or reward; the user's fix is a
+  lower learning rate, so the programs report it in one line like bad input."""
 
 
 class _Progress:

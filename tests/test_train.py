@@ -1,0 +1,145 @@
+"""bin/train end to end: outputs, resume after a kill, non-finite stops, errors, gin files."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import gin
+import pytest
+import tensorflow as tf
+
+from conftest import TINY_RUN
+from nat_tf.search import train_eval
+
+TRAIN = [sys.executable, "bin/train"]
+
+
+def _bindings(data_dir, *extra):
+  return [f"--gin_bindings={b}" for b in TINY_RUN + [f"SearchSetup.data_dir = '{data_dir}'",
+                                                      *extra]]
+
+
+def test_a_run_leaves_config_status_checkpoints_summaries_and_policy(tiny_run):
+  listing = set(os.listdir(tiny_run))
+  assert {"config.gin", "operative_config.gin", "status.json", "checkpoints", "summaries",
+          "policy"} <= listing
+  status = json.load(open(os.path.join(tiny_run, "status.json")))
+  assert status["finished"] is True and status["epoch"] == 2
+  assert status["weight_steps"] == 2 * 9 and status["policy_steps"] == 2 * 12
+  assert "Supernet.channels = 8" in open(os.path.join(tiny_run, "operative_config.gin")).read()
+  assert sorted(os.listdir(os.path.join(tiny_run, "policy"))) == ["greedy", "sampling"]
+
+
+EXPORTED_POLICY = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_probability  # registers the distributions' type specs
+    from tf_agents.trajectories import time_step as ts
+    from nat_tf.space import catalogue, graph, transform
+    policy = tf.saved_model.load(sys.argv[1])
+    space = transform.action_space("nat", "fully_concat")
+    darts = catalogue.get("DARTS")
+    arrays = graph.genotype_graph(darts, space)
+    observation = {k: tf.constant(arrays[k][None]) for k in ("op_ids", "sources", "adjacency", "mask")}
+    action = policy.action(ts.restart(observation, 1)).action.numpy()[0]
+    print(space.apply_genotype(darts, action[0], action[1]))
+""")
+
+
+@pytest.mark.parametrize("kind", ["greedy", "sampling"])
+def test_exported_policy_transforms_darts_in_a_fresh_process(tiny_run, kind):
+  result = subprocess.run([sys.executable, "-c", EXPORTED_POLICY,
+                           os.path.join(tiny_run, "policy", kind)],
+                          capture_output=True, text=True, check=True)
+  assert result.stdout.startswith("Genotype(normal=Cell(edges=(Edge(op=")
+
+
+def _status(root_dir):
+  try:
+    with open(os.path.join(root_dir, "status.json")) as handle:
+      return json.load(handle)
+  except (FileNotFoundError, json.JSONDecodeError):
+    return None
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_step_count(digits_data_dir, tiny_run, tmp_path):
+  """Killed after a checkpoint and restarted, the run ends where the uninterrupted
+  `tiny_run` (same configuration) ended."""
+  args = _bindings(digits_data_dir, "train_eval.checkpoint_every = 7")
+  killed = tmp_path / "killed"
+  process = subprocess.Popen(TRAIN + args + [f"--root_dir={killed}"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+  deadline = time.time() + 300
+  while time.time() < deadline:
+    status = _status(killed)
+    if status and status["weight_steps"] + status["policy_steps"] >= 14:
+      break
+    time.sleep(0.2)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  interrupted = _status(killed)
+  assert interrupted and not interrupted["finished"]
+  # Whatever the kill interrupted, the latest checkpoint reads back whole.
+  latest = tf.train.latest_checkpoint(str(killed / "checkpoints"))
+  assert tf.train.load_checkpoint(latest).get_variable_to_shape_map()
+  subprocess.run(TRAIN + args + [f"--root_dir={killed}"], check=True, capture_output=True)
+  final, reference = _status(killed), _status(tiny_run)
+  for key in ("epoch", "weight_steps", "policy_steps", "finished"):
+    assert final[key] == reference[key], key
+
+
+def test_repeated_non_finite_steps_stop_with_a_clear_error(digits_data_dir, tmp_path):
+  gin.clear_config()
+  gin.parse_config(TINY_RUN + [f"SearchSetup.data_dir = '{digits_data_dir}'",
+                               "WeightTrainer.learning_rate = 1e30",
+                               "train_eval.checkpoint_every = 1",
+                               "train_eval.max_nonfinite = 3"])
+  try:
+    with pytest.raises(train_eval.NonFiniteError, match="3 consecutive non-finite weights steps"
+                       ".*last good checkpoint is .*ckpt-"):
+      train_eval.train_eval(str(tmp_path))
+  finally:
+    gin.clear_config()
+  latest = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
+  assert tf.train.load_checkpoint(latest).get_variable_to_shape_map()
+  assert not _status(tmp_path)["finished"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--gin_bindings=train_eval.epoch = 3"], "bad gin configuration"),
+    (["--gin_file=gin/darts.gin"], "cifar10"),
+    (["--gin_file=gin/quickstart.gin", "--gin_bindings=train_eval.target_genotype = 'ENAS'"],
+     "5 intermediate nodes per cell but the policy was trained on 4"),
+    (["--gin_file=gin/quickstart.gin", "--gin_bindings=SearchSetup.action_space = 'natp'"],
+     "unknown action space 'natp'"),
+])
+def test_bad_configuration_exits_2_with_one_line(args, message, digits_data_dir, tmp_path):
+  start = time.time()
+  env = dict(os.environ, TFDS_DATA_DIR=str(tmp_path / "empty"))
+  result = subprocess.run(TRAIN + args + [f"--root_dir={tmp_path / 'run'}"], capture_output=True,
+                          text=True, env=env, check=False)
+  lines = [l for l in result.stderr.strip().splitlines() if l.startswith("error:")]
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert len(lines) == 1 and message in lines[0], result.stderr[-2000:]
+  assert time.time() - start < 60
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("gin_file", ["gin/enas.gin", "gin/natpp_darts.gin"])
+def test_enas_and_natpp_configurations_train_on_digits(gin_file, digits_data_dir, tmp_path):
+  """The shipped gin files, shrunk and pointed at digits, run end to end."""
+  small = ["SearchSetup.dataset = 'digits'", f"SearchSetup.data_dir = '{digits_data_dir}'",
+           "Supernet.channels = 4", "Supernet.layers = 3", "CellEncoder.features = 16",
+           "CellEncoder.hidden = 8", "CellEncoder.edge_hidden = 8", "train_eval.epochs = 1"]
+  result = subprocess.run(TRAIN + [f"--gin_file={gin_file}", f"--root_dir={tmp_path}"]
+                          + [f"--gin_bindings={b}" for b in small],
+                          capture_output=True, text=True, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "transformed genotype:" in result.stdout and "multiply-adds" in result.stdout
+  assert _status(tmp_path)["finished"]
