@@ -185,6 +185,9 @@ class _Loop:
     if phase == checkpoints.WEIGHTS:
       tf.summary.scalar("weights/learning_rate", self.setup.weight_trainer.sgd.learning_rate,
                         step=step)
+    else:
+      optimizer = self.setup.agent._optimizer  # pylint: disable=protected-access
+      tf.summary.scalar("policy/learning_rate", optimizer.learning_rate, step=step)
     tf.summary.scalar(f"speed/{prefix}_steps_per_second", self.progress.rate, step=step)
 
   def _log(self, epoch, phase, step, metrics):
