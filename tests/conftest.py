@@ -90,3 +90,42 @@ def tiny_run(digits_data_dir, tmp_path_factory):
   finally:
     gin.clear_config()
   return root_dir
+
+
+def run_bin(program, *args):
+  """Run bin/`program` with `args` in a fresh interpreter, from the repository root; the
+  CompletedProcess (text stdout and stderr)."""
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  return subprocess.run([sys.executable, os.path.join("bin", program), *args], cwd=root,
+                        capture_output=True, text=True, check=False, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def tiny_search(tiny_run):
+  """tiny_run's SearchSetup restored from its latest checkpoint by runs.load, as bin/derive
+  and bin/compare restore it; shared, so tests must not train it."""
+  import gin  # pylint: disable=import-outside-toplevel
+  from nat_tf.search import runs  # pylint: disable=import-outside-toplevel
+  try:
+    search, _ = runs.load(tiny_run)
+  finally:
+    gin.clear_config()
+  return search
+
+
+FINAL_RUN = ["train_final.epochs = 1", "train_final.steps_per_epoch = 3",
+             "build_network.layers = 3"]
+
+
+@pytest.fixture(scope="session")
+def final_run(digits_data_dir, tmp_path_factory):
+  """A bin/train_final run folder: DARTS_V2 on digits (gin/train_final_digits.gin, 3 cells),
+  one epoch of 3 steps, made by the program itself; treat it as read-only."""
+  root_dir = str(tmp_path_factory.mktemp("final_run"))
+  bindings = FINAL_RUN + [f"train_final.data_dir = '{digits_data_dir}'"]
+  result = run_bin("train_final", "--gin_file=gin/train_final_digits.gin", "--genotype=DARTS_V2",
+                   f"--root_dir={root_dir}", *[f"--gin_bindings={b}" for b in bindings])
+  assert result.returncode == 0, result.stderr[-3000:]
+  return root_dir

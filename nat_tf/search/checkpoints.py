@@ -17,9 +17,22 @@ import time
 import tensorflow as tf
 
 from nat_tf import atomic
+from nat_tf.errors import UsageError
 
 WEIGHTS, POLICY = 0, 1
 STATUS_FILE = "status.json"
+
+
+def find(manager, checkpoint=None):
+  """The path of `checkpoint` among `manager`'s: None means the latest (None if there is
+  none); else a checkpoint's name ('ckpt-500') or path, or a UsageError listing the kept ones."""
+  if checkpoint is None:
+    return manager.latest_checkpoint
+  for path in manager.checkpoints:
+    if checkpoint in (path, os.path.basename(path)):
+      return path
+  kept = ", ".join(os.path.basename(path) for path in manager.checkpoints) or "none"
+  raise UsageError(f"no checkpoint {checkpoint!r} in {manager.directory}; kept: {kept}")
 
 
 class RunState(tf.Module):
@@ -61,18 +74,22 @@ class Checkpointer:
     self.state = state
     self.chief = chief
     directory = os.path.join(root_dir, "checkpoints")
-    if not chief:  # other workers of a multi-worker run must save too, but not here
-      directory = os.path.join(root_dir, f".worker_checkpoints_{os.getpid()}")
     self.checkpoint = tf.train.Checkpoint(state=state, **trackables)
-    self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep)
+    # Every worker of a multi-worker run restores what the chief saved, so all resume
+    # in step; the others must save too (collectives), but not there.
+    self.saved = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep)
+    self.manager = self.saved if chief else tf.train.CheckpointManager(
+        self.checkpoint, os.path.join(root_dir, f".worker_checkpoints_{os.getpid()}"),
+        max_to_keep)
 
-  def restore(self, for_inference=False):
-    """Restore the latest checkpoint if there is one; returns its path or None.
+  def restore(self, for_inference=False, checkpoint=None):
+    """Restore `checkpoint` (see `find`), by default the latest one if there is one;
+    returns its path or None.
 
     Optimizer slots are restored when the optimizer first creates them; with
     `for_inference` they never will be, and that is expected.
     """
-    path = self.manager.latest_checkpoint
+    path = find(self.saved, checkpoint)
     if path:
       status = self.checkpoint.restore(path).assert_existing_objects_matched()
       if for_inference:

@@ -5,30 +5,23 @@ Derivation, export and the baselines rebuild exactly the SearchSetup a run train
 work on finished and unfinished runs alike.
 """
 
-import os
-
-import gin
-
 from nat_tf import cli
 from nat_tf.errors import UsageError
 from nat_tf.search import checkpoints
 from nat_tf.search import setup as setup_lib
+from nat_tf.search import train_eval  # pylint: disable=unused-import; config.gin binds it
 
 
-def load(root_dir, bindings=()):
-  """(SearchSetup restored from `root_dir`'s latest checkpoint, checkpoint path).
+def load(root_dir, bindings=(), checkpoint=None):
+  """(SearchSetup restored from one of `root_dir`'s checkpoints, checkpoint path).
 
-  `bindings` are extra gin bindings applied over the run's config (e.g. a data_dir).
+  `bindings` are extra gin bindings applied over the run's config (e.g. a data_dir);
+  `checkpoint` names a kept checkpoint ('ckpt-500' or its path); None: the latest.
   """
-  config = os.path.join(root_dir, cli.CONFIG)
-  if not os.path.isfile(config):
-    raise UsageError(f"{root_dir!r} is not a search run: {cli.CONFIG} is missing (bin/train "
-                     "writes it when a run starts)")
-  with gin.unlock_config():
-    gin.parse_config_files_and_bindings([config], list(bindings))
+  cli.read_config(root_dir, bindings)
   search = setup_lib.SearchSetup()
   checkpointer = checkpoints.Checkpointer(root_dir, search.state, **search.trackables())
-  path = checkpointer.restore(for_inference=True)
+  path = checkpointer.restore(for_inference=True, checkpoint=checkpoint)
   if path is None:
     raise UsageError(f"run {root_dir!r} has no checkpoint yet; wait for its first checkpoint "
                      "(train_eval.checkpoint_every steps)")

@@ -9,13 +9,13 @@ checkpoint without repeating or skipping a step, and exports the policy at the e
 """
 
 import os
-import time
 
 from absl import logging
 import gin
 import tensorflow as tf
 
 from nat_tf import export
+from nat_tf import progress
 from nat_tf.errors import UsageError
 from nat_tf.evaluate import diagram
 from nat_tf.search import checkpoints
@@ -31,25 +31,6 @@ from nat_tf.space import genotype_format
 class NonFiniteError(UsageError):
   """Too many consecutive steps with a non-finite loss or reward; the user's fix is a
   lower learning rate, so the programs report it in one line like bad input."""
-
-
-class _Progress:
-  """Steps per second and time left, for the log and TensorBoard."""
-
-  def __init__(self, total_steps, done):
-    self.total, self.done = total_steps, done
-    self.start, self.start_done = time.time(), done
-
-  def advance(self):
-    self.done += 1
-
-  @property
-  def rate(self):
-    return (self.done - self.start_done) / max(time.time() - self.start, 1e-9)
-
-  def eta(self):
-    seconds = (self.total - self.done) / max(self.rate, 1e-9)
-    return time.strftime("%H:%M:%S", time.gmtime(seconds))
 
 
 @gin.configurable(denylist=["root_dir"])
@@ -117,7 +98,7 @@ class _Loop:
                        "lower SearchSetup.batch_size")
     total = (epochs * self.steps[checkpoints.WEIGHTS]
              + (epochs - warmup_epochs) * self.steps[checkpoints.POLICY])
-    self.progress = _Progress(total, self.state.total_steps)
+    self.progress = progress.Progress(total, self.state.total_steps)
     self.nonfinite = 0
 
   def run(self):

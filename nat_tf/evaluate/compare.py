@@ -1,0 +1,98 @@
+"""NAT against baselines on the same transformation space: the reviewers' question.
+
+For each seed, NAT proposes the greedy and K sampled transformations of the
+learned policy, random search as many uniformly random valid ones, and each keeps
+one by the same Selection; each heuristic gives one architecture. Every candidate
+of every seed is scored in one pass over the held-out split with the run's
+supernet weights, so rows differ only in their architectures. Each row reports the
+kept architecture's supernet accuracy and its CIFAR DARTS network cost, as mean
+and spread (population standard deviation) over the seeds; the input and the
+heuristics are deterministic, so their spread is zero.
+"""
+
+import os
+
+import numpy as np
+
+from nat_tf import atomic
+from nat_tf.errors import UsageError
+from nat_tf.search import baselines
+from nat_tf.search import derive
+from nat_tf.search import holdout
+from nat_tf.search import runs
+from nat_tf.search import transformations
+
+NAT, RANDOM = "NAT", "random search"
+# Random search draws from another stream than NAT's sampling of the same seed: while the
+# policy is still near uniform, one stream would give both searches the same samples.
+RANDOM_SEED_OFFSET = 10_007
+COLUMNS = (("accuracy", "held-out accuracy", 1, 4), ("params", "params (M)", 1e6, 3),
+           ("madds", "multiply-adds (M)", 1e6, 1), ("changed_edges", "changed edges", 1, 1))
+
+
+def compare(search, genotype, policies, seeds):
+  """The comparison table as a JSON-ready dict (see the module doc)."""
+  if not seeds:
+    raise UsageError("--seeds is empty; give at least one seed, e.g. --seeds=0,1,2")
+  transformer = search.transformer
+  transformations.encode(genotype, transformer)  # a genotype the policy can't take fails first
+  fixed = [("input", genotype)] + baselines.heuristic_proposals(genotype, transformer.action_space)
+  searched = []  # (method, seed, [(source, genotype)])
+  for seed in seeds:
+    nat = derive.proposals(policies, transformer, genotype, seed=seed)
+    searched.append((NAT, seed, nat))
+    searched.append((RANDOM, seed, baselines.random_proposals(
+        transformer, genotype, len(nat), seed + RANDOM_SEED_OFFSET)))
+  scorer = holdout.HoldoutScorer(search)
+  candidates = derive.scored(scorer, fixed + [pair for _, _, group in searched for pair in group])
+  original = candidates[0]
+  selection = derive.Selection()
+  kept = {name: [c] * len(seeds) for (name, _), c in zip(fixed, candidates)}
+  kept[NAT], kept[RANDOM] = [], []
+  offset = len(fixed)
+  for method, _, group in searched:
+    kept[method].append(selection(original, candidates[offset:offset + len(group)]))
+    offset += len(group)
+  order = ["input", NAT, RANDOM] + list(baselines.HEURISTICS)
+  return {"seeds": list(seeds), "evaluations_per_seed": len(searched[0][2]),
+          "selection": str(selection), "holdout_examples": scorer.examples,
+          "rows": [_row(name, kept[name], genotype) for name in order]}
+
+
+def _row(method, kept, genotype):
+  values = {"accuracy": [c.accuracy for c in kept], "params": [c.params for c in kept],
+            "madds": [c.madds for c in kept],
+            "changed_edges": [derive.changed_edges(genotype, c.genotype) for c in kept]}
+  row = {"method": method}
+  for key, series in values.items():
+    row[key] = {"mean": float(np.mean(series)), "std": float(np.std(series)),
+                "values": [float(v) for v in series]}
+  return row
+
+
+def markdown(table, name="input"):
+  """The table in Markdown, with a line saying how it was made."""
+  lines = [f"{name}: {table['evaluations_per_seed']} transformed candidates per search and seed, "
+           f"kept by {table['selection']}; supernet accuracy on {table['holdout_examples']} "
+           f"held-out examples; cost of the CIFAR DARTS network (C=36, L=20); mean ± std over "
+           f"seeds {table['seeds']}.", "",
+           "| method | " + " | ".join(title for _, title, _, _ in COLUMNS) + " |",
+           "|---" * (len(COLUMNS) + 1) + "|"]
+  for row in table["rows"]:
+    cells = [f"{row[key]['mean'] / scale:.{digits}f} ± {row[key]['std'] / scale:.{digits}f}"
+             for key, _, scale, digits in COLUMNS]
+    lines.append(f"| {row['method']} | " + " | ".join(cells) + " |")
+  return "\n".join(lines) + "\n"
+
+
+def compare_run(run_dir, genotype, output_dir, seeds, name="input", policy_dir=None,
+                bindings=()):
+  """bin/compare: restore `run_dir`, compare, write comparison.json and comparison.md into
+  `output_dir`; returns the Markdown."""
+  search, _ = runs.load(run_dir, bindings)
+  table = compare(search, genotype, derive.run_policies(search, policy_dir), seeds)
+  table["genotype"] = name
+  text = markdown(table, name)
+  atomic.write_json(os.path.join(output_dir, "comparison.json"), table)
+  atomic.write_text(os.path.join(output_dir, "comparison.md"), text)
+  return text

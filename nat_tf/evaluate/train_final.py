@@ -1,0 +1,275 @@
+"""Training a genotype from scratch with NAT_SPEC 7's protocol: the number a paper reports.
+
+Everything is gin-bound; gin/train_final_*.gin are the protocols. The network's
+width, depth, auxiliary head and drop path come through `build_network`, the rest
+is here: SGD with momentum and PyTorch-style weight decay on gradients clipped to
+a global norm, the learning rate cosine-annealed and drop path raised linearly
+once per epoch (as the DARTS and NAT evaluation scripts do), cutout and label
+smoothing as the dataset's protocol says, auxiliary loss weighted in.
+
+A run folder holds config.gin, run.json (the genotype and dataset trained; a
+resumed run must ask for the same), checkpoints (position = epoch and step in it;
+an epoch's batches are a function of (seed, epoch), so a resumed run skips the
+steps it took and sees the same data; drop path's random masks are not replayed),
+TensorBoard summaries, and at the end report.json and report.md (top-1 on the
+test split, which nothing else reads; parameters and multiply-adds counted on the
+trained model) and network/, a SavedModel checked by reloading it in a fresh process.
+"""
+
+import json
+import os
+
+from absl import logging
+import gin
+import tensorflow as tf
+
+from nat_tf import atomic
+from nat_tf import cli
+from nat_tf import progress as progress_lib
+from nat_tf import reload_check
+from nat_tf.data import datasets
+from nat_tf.data import pipeline
+from nat_tf.data import splits
+from nat_tf.errors import UsageError
+from nat_tf.nn import counting
+from nat_tf.nn import network as network_lib
+from nat_tf.search import checkpoints
+from nat_tf.search import sgd
+from nat_tf.search import strategy as strategy_lib
+from nat_tf.search import supernet_steps
+from nat_tf.space import cost
+from nat_tf.space import genotype_format
+
+RUN_FILE = "run.json"
+NETWORK_DIR = "network"
+SUM = tf.distribute.ReduceOp.SUM
+
+
+class TrainState(tf.Module):
+  """Where the next step starts (epoch, step within it) and the steps taken in all."""
+
+  def __init__(self):
+    super().__init__(name="train_state")
+    self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
+    self.steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps")
+
+  @property
+  def total_steps(self):
+    return int(self.steps)
+
+  def status(self):
+    """What status.json shows next to each checkpoint."""
+    return {"epoch": int(self.epoch), "step_in_epoch": int(self.step_in_epoch),
+            "steps": int(self.steps)}
+
+
+def _correct(logits, labels):
+  return tf.reduce_sum(tf.cast(tf.math.in_top_k(labels, logits, 1), tf.float32))
+
+
+class Trainer(tf.Module):
+  """The distributed training step and evaluation batch of one network."""
+
+  def __init__(self, model, strategy, global_batch_size, learning_rate, momentum, weight_decay,
+               gradient_clip, auxiliary_weight, label_smoothing):
+    super().__init__(name="trainer")
+    self.model, self.strategy, self.global_batch_size = model, strategy, global_batch_size
+    self.gradient_clip = gradient_clip
+    self.auxiliary_weight, self.label_smoothing = auxiliary_weight, label_smoothing
+    with strategy.scope():
+      self.sgd = sgd.MomentumSGD(model.trainable_variables, learning_rate, momentum, weight_decay)
+    self.step = tf.function(self._step, autograph=False)
+    self.evaluate_batch = tf.function(self._evaluate_batch, autograph=False)
+
+  def _loss(self, labels, logits):
+    targets = tf.one_hot(labels, self.model.skeleton.num_classes)
+    return tf.keras.losses.categorical_crossentropy(targets, logits, from_logits=True,
+                                                    label_smoothing=self.label_smoothing)
+
+  def _replica_gradients(self, images, labels):
+    variables = self.model.trainable_variables
+    with tf.GradientTape() as tape:
+      outputs = self.model(images, training=True)
+      logits, auxiliary = outputs if isinstance(outputs, tuple) else (outputs, None)
+      per_example = self._loss(labels, logits)
+      if auxiliary is not None:
+        per_example += self.auxiliary_weight * self._loss(labels, auxiliary)
+      loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
+    grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+    grads = tf.distribute.get_replica_context().all_reduce(SUM, grads)
+    return loss, _correct(logits, labels), grads
+
+  def _step(self, iterator):
+    """{'loss', 'accuracy', 'gradient_norm', 'finite'}; a non-finite step changes nothing."""
+    images, labels = next(iterator)
+    loss, correct, grads = self.strategy.run(self._replica_gradients, args=(images, labels))
+    loss = self.strategy.reduce(SUM, loss, axis=None)
+    grads = [self.strategy.experimental_local_results(g)[0] for g in grads]
+    grads, norm = tf.clip_by_global_norm(grads, self.gradient_clip)
+    finite = tf.logical_and(tf.math.is_finite(norm), tf.math.is_finite(loss))
+    with tf.control_dependencies([self.sgd.apply(grads, self.model.trainable_variables, finite)]):
+      return {"loss": tf.identity(loss), "gradient_norm": norm, "finite": finite,
+              "accuracy": self.strategy.reduce(SUM, correct, axis=None) / self.global_batch_size}
+
+  def _evaluate_batch(self, images, labels):
+    def replica(images, labels):
+      logits = self.model(images, training=False)
+      return _correct(logits, labels), tf.cast(tf.size(labels), tf.float32)
+
+    counts = self.strategy.run(replica, args=(images, labels))
+    return tuple(self.strategy.reduce(SUM, count, axis=None) for count in counts)
+
+  def evaluate(self, data):
+    """(top-1 accuracy, examples) of the model on batched (images, labels) `data`."""
+    correct = count = 0.0
+    for images, labels in self.strategy.experimental_distribute_dataset(data):
+      batch_correct, batch_count = self.evaluate_batch(images, labels)
+      correct, count = correct + float(batch_correct), count + float(batch_count)
+    return correct / max(count, 1.0), int(count)
+
+
+def _pin_run(root_dir, genotype, dataset):
+  """Write run.json, or check that a resumed run trains what it trained before."""
+  wanted = {"dataset": dataset, "genotype": genotype_format.to_dict(genotype)}
+  path = os.path.join(root_dir, RUN_FILE)
+  if os.path.isfile(path):
+    with open(path, encoding="utf-8") as handle:
+      found = json.load(handle)
+    if found != wanted:
+      raise UsageError(f"{root_dir!r} trains another network ({path} holds dataset "
+                       f"{found.get('dataset')!r} and its genotype); resuming it with another "
+                       "genotype or dataset would mix two runs: give a new --root_dir")
+  atomic.write_json(path, wanted)
+
+
+def _network(genotype, dataset, strategy):
+  with strategy.scope():
+    return network_lib.build_network(genotype, dataset=dataset)
+
+
+@gin.configurable(denylist=["root_dir", "genotype"])
+def train_final(root_dir, genotype, dataset="cifar10", data_dir=None, epochs=600, batch_size=96,
+                learning_rate=0.025, learning_rate_min=0.001, momentum=0.9, weight_decay=3e-4,
+                gradient_clip=5.0, auxiliary_weight=0.4, label_smoothing=0.0, cutout=16, seed=0,
+                steps_per_epoch=None, eval_batch_size=256, checkpoint_every=1000,
+                summary_every=50, log_every=50, max_nonfinite=10):
+  """Train (or resume) `genotype` in `root_dir`; returns the final report dict.
+
+  steps_per_epoch: cap on the steps of an epoch (None: the whole training split);
+  for smoke tests and quick looks, not for results.
+  """
+  _pin_run(root_dir, genotype, dataset)
+  info = datasets.info(dataset)
+  strategy = strategy_lib.make_strategy()
+  tf.random.set_seed(seed)
+  model = _network(genotype, dataset, strategy)
+  trainer = Trainer(model, strategy, batch_size, learning_rate, momentum, weight_decay,
+                    gradient_clip, auxiliary_weight, label_smoothing)
+  state = TrainState()
+  checkpointer = checkpoints.Checkpointer(root_dir, state, model=model, sgd=trainer.sgd)
+  if checkpointer.restore():
+    logging.info("resumed at epoch %d, step %d", int(state.epoch), int(state.step_in_epoch))
+  train = splits.final_training(dataset, data_dir)
+  steps = int(train.cardinality()) // batch_size
+  if steps_per_epoch:
+    steps = min(steps, steps_per_epoch)
+  if steps < 1:
+    raise UsageError(f"train_final.batch_size={batch_size} is larger than the {dataset} training "
+                     "split; lower it")
+  progress = progress_lib.Progress(epochs * steps, state.total_steps)
+  writer = tf.summary.create_file_writer(os.path.join(root_dir, "summaries"))
+  nonfinite = 0
+  with writer.as_default():
+    while int(state.epoch) < epochs:
+      epoch = int(state.epoch)
+      trainer.sgd.learning_rate.assign(supernet_steps.learning_rate(epoch, epochs, learning_rate,
+                                                                     learning_rate_min))
+      model.schedule_drop_path(epoch, epochs)
+      skip = int(state.step_in_epoch)
+      data = pipeline.batches(train, info, batch_size, training=True, seed=seed, epoch=epoch,
+                              cutout=cutout).take(steps).skip(skip)
+      iterator = iter(strategy.experimental_distribute_dataset(data))
+      for step in range(skip, steps):
+        metrics = trainer.step(iterator)
+        state.step_in_epoch.assign_add(1)
+        state.steps.assign_add(1)
+        progress.advance()
+        nonfinite = 0 if bool(metrics["finite"]) else nonfinite + 1
+        if nonfinite >= max_nonfinite:
+          raise RuntimeError(f"{nonfinite} consecutive non-finite steps at epoch {epoch}, step "
+                             f"{step}; the last good checkpoint is "
+                             f"{checkpointer.manager.latest_checkpoint} (lower the learning rate)")
+        total = state.total_steps
+        if total % summary_every == 0:
+          _summaries(metrics, trainer, model, progress, total)
+        if total % log_every == 0 or step == steps - 1:
+          logging.info("epoch %d/%d step %d/%d loss=%.4f accuracy=%.4f lr=%.5f | %.2f steps/s, "
+                       "%s left", epoch + 1, epochs, step + 1, steps, float(metrics["loss"]),
+                       float(metrics["accuracy"]), float(trainer.sgd.learning_rate),
+                       progress.rate, progress.eta())
+        if total % checkpoint_every == 0:
+          checkpointer.save()
+      state.epoch.assign(epoch + 1)
+      state.step_in_epoch.assign(0)
+      checkpointer.save()
+    report = _report(root_dir, genotype, dataset, model, trainer, state, eval_batch_size, data_dir)
+    tf.summary.scalar("test/top1", report["top1"], step=state.total_steps)
+  return report
+
+
+def _summaries(metrics, trainer, model, progress, step):
+  for key in ("loss", "accuracy", "gradient_norm"):
+    tf.summary.scalar(f"train/{key}", metrics[key], step=step)
+  tf.summary.scalar("train/learning_rate", trainer.sgd.learning_rate, step=step)
+  tf.summary.scalar("train/drop_path", model.drop_path_rate, step=step)
+  tf.summary.scalar("speed/steps_per_second", progress.rate, step=step)
+
+
+def _report(root_dir, genotype, dataset, model, trainer, state, eval_batch_size, data_dir):
+  """Test top-1, the model's counted cost; report.json, report.md and the checked export."""
+  info = datasets.info(dataset)
+  test = pipeline.batches(splits.final_evaluation(dataset, data_dir), info, eval_batch_size,
+                          training=False, drop_remainder=False)
+  top1, examples = trainer.evaluate(test)
+  auxiliary = model.auxiliary_head is not None
+  report = {"genotype": genotype_format.to_literal(genotype), "dataset": info.name,
+            "test_split": info.test_split, "test_examples": examples, "top1": top1,
+            "epochs": int(state.epoch), "steps": state.total_steps, "network": NETWORK_DIR,
+            "cost": cost.summary(model.skeleton, dataset, auxiliary, counting.count(model))}
+  reload_check.export_network_checked(model, os.path.join(root_dir, NETWORK_DIR))
+  atomic.write_json(os.path.join(root_dir, "report.json"), report)
+  atomic.write_text(os.path.join(root_dir, "report.md"), markdown(report))
+  logging.info("test top-1 %.4f on %d examples", top1, examples)
+  return report
+
+
+def markdown(report):
+  """The report as a short Markdown table."""
+  cost = report["cost"]
+  return "\n".join([
+      f"# {report['dataset']}: trained from scratch", "",
+      "| top-1 (test) | test examples | params | multiply-adds | epochs | steps |",
+      "|---|---|---|---|---|---|",
+      f"| {report['top1']:.4f} | {report['test_examples']} | {cost['params']:,} | "
+      f"{cost['madds']:,} | {report['epochs']} | {report['steps']} |", "",
+      f"C={cost['channels']}, L={cost['layers']}, {cost['image_size']}x{cost['image_size']} "
+      f"images; auxiliary head (training only) {cost['params_auxiliary']:,} params, not "
+      "counted above.", "", "```", report["genotype"], "```", ""])
+
+
+def load(root_dir, checkpoint=None):
+  """(the network of a train_final run with the weights of `checkpoint` (name or path;
+  None: the latest), the checkpoint's path), rebuilt from the run's config.gin and run.json."""
+  cli.read_config(root_dir, (), "train_final run", "bin/train_final")
+  with open(os.path.join(root_dir, RUN_FILE), encoding="utf-8") as handle:
+    run = json.load(handle)
+  genotype = genotype_format.from_json(json.dumps(run["genotype"]))
+  model = _network(genotype, run["dataset"], tf.distribute.get_strategy())
+  state = TrainState()
+  checkpointer = checkpoints.Checkpointer(root_dir, state, model=model)
+  path = checkpointer.restore(for_inference=True, checkpoint=checkpoint)
+  if path is None:
+    raise UsageError(f"train_final run {root_dir!r} has no checkpoint yet (one is written at "
+                     "every epoch's end)")
+  return model, path

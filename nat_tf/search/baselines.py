@@ -1,0 +1,67 @@
+"""Baselines on NAT's own transformation space, for the questions its reviewers asked.
+
+- Random search: transformations drawn by UniformValidPolicy (every valid action
+  of an edge equally likely), as many as derivation proposes (the greedy one plus
+  the samples), scored on the same held-out split and kept by the same Selection:
+  what does the learned policy add over sampling the space?
+- Heuristics: every computational op becomes a skip connection; every pooling op
+  is removed. An edge changes only where the valid-action mask allows it (e.g. a
+  stride-2 pooling edge never becomes a factorized-reduce skip, which would add
+  parameters), so no baseline costs more than its input either.
+"""
+
+import numpy as np
+import tensorflow as tf
+from tf_agents.trajectories import time_step as ts
+
+from nat_tf.rl import control_policies
+from nat_tf.search import transformations
+from nat_tf.space import ops
+
+
+def random_proposals(transformer, genotype, count, seed):
+  """[(source, genotype)]: `count` uniformly random valid transformations of `genotype`."""
+  policy = control_policies.UniformValidPolicy(ts.time_step_spec(transformer.observe.spec),
+                                               transformer.action_spec)
+  tf.random.set_seed(seed)
+  return [(f"random {i + 1}", g) for i, g in
+          enumerate(transformations.transform(policy, transformer, genotype, count))]
+
+
+def _action_to(space, mask, op_id, target_id):
+  """A valid action (under `mask`) that turns op `op_id` into `target_id`, or None."""
+  found = np.flatnonzero((space.result[op_id] == target_id) & mask)
+  return int(found[0]) if found.size else None
+
+
+def replace_where_allowed(genotype, space, should_replace, target):
+  """`genotype` with every edge whose op passes `should_replace` turned into `target`
+  where a valid action of `space` does that; every other edge keeps its op."""
+  target_id = space.op_list.op_id(target)
+  actions = []
+  for reduction, cell in enumerate((genotype.normal, genotype.reduce)):
+    masks = space.edge_masks(cell, bool(reduction))
+    row = []
+    for mask, op in zip(masks, cell.ops):
+      op_id = space.op_list.op_id(op)
+      wanted = _action_to(space, mask, op_id, target_id) if should_replace(op) else None
+      row.append(_action_to(space, mask, op_id, op_id) if wanted is None else wanted)
+    actions.append(row)
+  return space.apply_genotype(genotype, *actions)
+
+
+def _computational(op):
+  return ops.op_class(op) is ops.OpClass.COMPUTATIONAL
+
+
+HEURISTICS = {
+    "skip everywhere": lambda genotype, space: replace_where_allowed(genotype, space,
+                                                                      _computational, ops.SKIP),
+    "no pooling": lambda genotype, space: replace_where_allowed(genotype, space, ops.is_pooling,
+                                                                ops.NULL),
+}
+
+
+def heuristic_proposals(genotype, space):
+  """[(name, genotype)] of every heuristic applied to `genotype`."""
+  return [(name, heuristic(genotype, space)) for name, heuristic in HEURISTICS.items()]

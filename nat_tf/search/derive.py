@@ -1,0 +1,210 @@
+"""Derivation (NAT_SPEC 6, 13): a trained transformer applied to one architecture.
+
+The greedy transformation and K sampled ones are scored with the run's supernet
+on the held-out split (never the test split, which only reports a finished
+network), together with the input, and one is kept by a gin-bound rule:
+
+- 'accuracy' (the reference): the transformed candidate of highest supernet
+  accuracy, ties going to the cheaper one;
+- 'cheapest_within': the cheapest candidate, the input included, whose accuracy
+  is at most `tolerance` below the input's, so the answer can be "no change"
+  (for a user who wants a smaller network at no loss).
+
+Valid actions never add cost to an edge; the chosen network's whole cost (DARTS
+skeleton, CIFAR and ImageNet settings, as bin/cost reports it) is checked again
+before anything is written, so an output never costs more than its input.
+"""
+
+import dataclasses
+import os
+from typing import Tuple
+
+import gin
+import tensorflow as tf
+
+from nat_tf import atomic
+from nat_tf import export
+from nat_tf.errors import UsageError
+from nat_tf.evaluate import diagram
+from nat_tf.search import holdout
+from nat_tf.search import runs
+from nat_tf.search import transformations
+from nat_tf.space import cost
+from nat_tf.space import genotype_format
+
+RULES = ("accuracy", "cheapest_within")
+# The cost settings of cost.json and of the never-costlier check: bin/cost's defaults.
+COST_SETTINGS = ("cifar10", "imagenet")
+SELECTION_SETTING = "cifar10"
+OUTPUT_FILES = ("genotype.json", "genotype.txt", "cost.json", "cells.png", "derivation.json")
+# Accuracies are means of per-batch fractions in float32; equal counts give equal floats,
+# this only absorbs rounding when a tolerance is added.
+_EPSILON = 1e-6
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+  """One scored architecture; `source` says where it came from ('input', 'greedy', ...)."""
+  source: str
+  genotype: object
+  accuracy: float
+  params: int
+  madds: int
+
+  def as_dict(self):
+    return {"source": self.source, "accuracy": self.accuracy, "params": self.params,
+            "madds": self.madds, "genotype": genotype_format.to_literal(self.genotype)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Derivation:
+  """The input, every transformed candidate, and the one kept."""
+  original: Candidate
+  candidates: Tuple[Candidate, ...]
+  chosen: Candidate
+  rule: str
+  holdout_examples: int
+
+  def as_dict(self):
+    return {"rule": self.rule, "holdout_examples": self.holdout_examples,
+            "input": self.original.as_dict(), "chosen": self.chosen.as_dict(),
+            "candidates": [c.as_dict() for c in self.candidates]}
+
+
+@gin.configurable(denylist=["policies", "transformer", "genotype"])
+def proposals(policies, transformer, genotype, samples=10, seed=0):
+  """[(source, genotype)]: the greedy policy's transformation and `samples` of the sampling
+  policy's, drawn after tf.random.set_seed(seed) so a seed repeats them."""
+  if samples < 0:
+    raise UsageError(f"proposals.samples={samples}: the number of sampled transformations "
+                     "must be >= 0")
+  greedy, sampling = policies
+  tf.random.set_seed(seed)
+  named = [("greedy", transformations.transform(greedy, transformer, genotype)[0])]
+  if samples:
+    named += [(f"sample {i + 1}", g) for i, g in
+              enumerate(transformations.transform(sampling, transformer, genotype, samples))]
+  return named
+
+
+def scored(scorer, named):
+  """Candidates of (source, genotype) pairs: holdout accuracy and CIFAR network cost."""
+  accuracies = scorer([g for _, g in named])
+  candidates = []
+  for (source, genotype), accuracy in zip(named, accuracies):
+    report = cost.report(genotype, SELECTION_SETTING)
+    candidates.append(Candidate(source, genotype, float(accuracy), report["params"],
+                                report["madds"]))
+  return candidates
+
+
+@gin.configurable
+class Selection:
+  """The rule that keeps one candidate (see the module doc); `cost_metric` ranks by cost."""
+
+  def __init__(self, rule="accuracy", tolerance=0.0, cost_metric="madds"):
+    if rule not in RULES:
+      raise UsageError(f"Selection.rule={rule!r} is not one of {list(RULES)}")
+    if tolerance < 0:
+      raise UsageError(f"Selection.tolerance={tolerance} must be >= 0 (an accuracy fraction)")
+    if cost_metric not in cost.COST_METRICS:
+      raise UsageError(f"Selection.cost_metric={cost_metric!r} is not one of "
+                       f"{list(cost.COST_METRICS)}")
+    self.rule, self.tolerance, self.cost_metric = rule, tolerance, cost_metric
+
+  def __str__(self):
+    if self.rule == "accuracy":
+      return "highest supernet accuracy"
+    return f"cheapest ({self.cost_metric}) within {self.tolerance:g} of the input's accuracy"
+
+  def __call__(self, original, transformed):
+    if self.rule == "accuracy":
+      if not transformed:
+        raise UsageError("Selection.rule 'accuracy' needs a transformed candidate")
+      return max(transformed, key=lambda c: (c.accuracy, -getattr(c, self.cost_metric)))
+    floor = original.accuracy - self.tolerance - _EPSILON
+    eligible = [c for c in (original, *transformed) if c.accuracy >= floor]
+    return min(eligible, key=lambda c: (getattr(c, self.cost_metric), -c.accuracy))
+
+
+def cost_comparison(before, after):
+  """{setting: {'before': bin/cost's dict, 'after': ...}} for the DARTS CIFAR and ImageNet
+  networks; a UsageError if `after` costs more than `before` in any of them."""
+  table = {}
+  for setting in COST_SETTINGS:
+    old, new = cost.report(before, setting), cost.report(after, setting)
+    for key in ("params", "madds"):
+      if new[key] > old[key]:
+        raise UsageError(
+            f"the derived architecture has more {key} than its input on the {setting} DARTS "
+            f"network ({old[key]:,} -> {new[key]:,}); nothing was written. Valid actions never "
+            "add cost, so the policy does not match this run's action space: derive with the "
+            "run's own policy (leave --policy_dir out)")
+    table[setting] = {"before": old, "after": new}
+  return table
+
+
+def derive(search, genotype, policies):
+  """Derivation of `genotype` by `policies` (greedy, sampling) with `search`'s supernet."""
+  transformations.encode(genotype, search.transformer)  # a genotype it can't take fails first
+  named = proposals(policies, search.transformer, genotype)
+  scorer = holdout.HoldoutScorer(search)
+  original, *transformed = scored(scorer, [("input", genotype)] + named)
+  selection = Selection()
+  chosen = selection(original, transformed)
+  cost_comparison(genotype, chosen.genotype)
+  return Derivation(original, tuple(transformed), chosen, str(selection), scorer.examples)
+
+
+def run_policies(search, policy_dir=None):
+  """(greedy, sampling): the run's own, or those exported to `policy_dir` (checked to
+  observe cells the way the run's transformer does)."""
+  if policy_dir is None:
+    return search.agent.policy, search.agent.collect_policy
+  return export.load_policies(policy_dir, search.transformer.observe.spec)
+
+
+def write(derivation, output_dir, input_name="input"):
+  """genotype.json/.txt, cost.json, cells.png and derivation.json, replacing `output_dir`
+  whole (atomically)."""
+  before, after = derivation.original.genotype, derivation.chosen.genotype
+  atomic.check_replaceable(output_dir, OUTPUT_FILES)
+  costs = cost_comparison(before, after)
+  image = diagram.comparison_image(before, after, (input_name, "derived"))
+  with atomic.directory(output_dir) as folder:
+    for name, text in (("genotype.json", genotype_format.to_json(after)),
+                       ("genotype.txt", genotype_format.to_literal(after))):
+      atomic.write_text(os.path.join(folder, name), text + "\n")
+    atomic.write_json(os.path.join(folder, "cost.json"), costs)
+    diagram.save_png(image, os.path.join(folder, "cells.png"))
+    atomic.write_json(os.path.join(folder, "derivation.json"), derivation.as_dict())
+  return output_dir
+
+
+def derive_run(run_dir, genotype, output_dir, input_name="input", policy_dir=None, bindings=()):
+  """bin/derive: restore `run_dir`, derive `genotype`, write `output_dir`; the Derivation."""
+  atomic.check_replaceable(output_dir, OUTPUT_FILES)
+  search, _ = runs.load(run_dir, bindings)
+  derivation = derive(search, genotype, run_policies(search, policy_dir))
+  write(derivation, output_dir, input_name)
+  return derivation
+
+
+def changed_edges(before, after):
+  """How many edges of both cells `after` changed."""
+  return sum(len(diagram.changed_edges(cell, after.cells[name], name))
+             for name, cell in before.cells.items())
+
+
+def format_report(derivation):
+  """The candidates as a text table, the kept one marked."""
+  lines = [f"kept: {derivation.rule}; supernet accuracy on {derivation.holdout_examples} "
+           "held-out examples, cost of the CIFAR DARTS network (C=36, L=20):",
+           f"  {'candidate':<12} {'accuracy':>8} {'params':>12} {'madds':>14}  changed edges"]
+  for c in (derivation.original,) + derivation.candidates:
+    changed = changed_edges(derivation.original.genotype, c.genotype)
+    mark = "*" if c is derivation.chosen else " "
+    lines.append(f"{mark} {c.source:<12} {c.accuracy:8.4f} {c.params:12,} {c.madds:14,}  {changed}")
+  lines.append("derived genotype:")
+  lines.append(genotype_format.to_literal(derivation.chosen.genotype))
+  return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""Baselines and bin/compare: heuristics respect the masks, random search's budget, the table."""
+
+import json
+import os
+
+import gin
+import pytest
+
+from conftest import run_bin
+from nat_tf.evaluate import compare
+from nat_tf.search import baselines
+from nat_tf.search import derive
+from nat_tf.search import holdout
+from nat_tf.space import catalogue
+from nat_tf.space import ops
+from nat_tf.space import transform
+
+DARTS = catalogue.get("DARTS_V2")
+
+
+@pytest.mark.parametrize("kind, op_list", [("nat", "fully_concat"), ("natpp", "natpp")])
+def test_skip_everywhere_changes_only_what_the_masks_allow(kind, op_list):
+  space = transform.action_space(kind, op_list)
+  result = baselines.HEURISTICS["skip everywhere"](DARTS, space)
+  assert result.normal.ops == ("skip_connect",) * 8  # every op of the normal cell
+  # reduce: max pools leave the cell inputs (stride 2), where a skip is a factorized
+  # reduce with parameters; only the stride-1 skips stay what they were
+  assert result.reduce.ops == DARTS.reduce.ops
+  derive.cost_comparison(DARTS, result)
+
+
+def test_no_pooling_removes_every_pooling_edge_and_nothing_else():
+  space = transform.action_space("nat", "fully_concat")
+  for name in ("DARTS_V2", "ENAS", "VGG"):
+    genotype = catalogue.get(name)
+    result = baselines.HEURISTICS["no pooling"](genotype, space)
+    for cell_name, cell in genotype.cells.items():
+      for old, new in zip(cell.ops, result.cells[cell_name].ops):
+        assert new == (ops.NULL if ops.is_pooling(old) else old)
+
+
+def test_random_search_proposes_valid_transformations_reproducibly(tiny_search):
+  transformer = tiny_search.transformer
+  first = baselines.random_proposals(transformer, DARTS, 6, seed=3)
+  assert [source for source, _ in first] == [f"random {i}" for i in range(1, 7)]
+  assert baselines.random_proposals(transformer, DARTS, 6, seed=3) == first
+  assert baselines.random_proposals(transformer, DARTS, 6, seed=4) != first
+  assert len({g for _, g in first}) > 1
+  for _, genotype in first:
+    derive.cost_comparison(DARTS, genotype)
+
+
+def test_compare_scores_every_row_as_the_holdout_scorer_does(tiny_search):
+  gin.parse_config(["proposals.samples = 2"])
+  try:
+    table = compare.compare(tiny_search, DARTS, derive.run_policies(tiny_search), [0, 1])
+  finally:
+    gin.clear_config()
+  rows = {row["method"]: row for row in table["rows"]}
+  assert list(rows) == ["input", "NAT", "random search", "skip everywhere", "no pooling"]
+  assert table["evaluations_per_seed"] == 3  # greedy + 2 samples, and as many random ones
+  space = tiny_search.action_space
+  fixed = [DARTS] + [g for _, g in baselines.heuristic_proposals(DARTS, space)]
+  accuracies = holdout.HoldoutScorer(tiny_search)(fixed)
+  for method, accuracy in zip(["input", "skip everywhere", "no pooling"], accuracies):
+    assert rows[method]["accuracy"]["values"] == pytest.approx([accuracy] * 2, abs=1e-6)
+    assert rows[method]["accuracy"]["std"] == 0
+  assert rows["input"]["changed_edges"]["mean"] == 0
+  assert rows["skip everywhere"]["changed_edges"]["mean"] == 6  # DARTS' normal computational ops
+  assert rows["skip everywhere"]["madds"]["mean"] < rows["input"]["madds"]["mean"]
+  for method in ("NAT", "random search"):
+    assert len(rows[method]["accuracy"]["values"]) == 2
+    assert rows[method]["madds"]["mean"] <= rows["input"]["madds"]["mean"]
+
+
+def test_bin_compare_prints_and_writes_the_table(tiny_run, tmp_path):
+  output = str(tmp_path / "comparison")
+  result = run_bin("compare", f"--run_dir={tiny_run}", "--genotype=DARTS_V2", "--seeds=0,1",
+                   f"--output_dir={output}", "--gin_bindings=proposals.samples = 3")
+  assert result.returncode == 0, result.stderr
+  table = json.load(open(os.path.join(output, "comparison.json")))
+  markdown = open(os.path.join(output, "comparison.md")).read()
+  assert markdown in result.stdout + "\n"
+  assert table["seeds"] == [0, 1] and table["evaluations_per_seed"] == 4
+  assert table["genotype"] == "DARTS_V2"
+  lines = [line for line in markdown.splitlines() if line.startswith("| ")]
+  assert len(lines) == 6  # header and five rows
+  for row, line in zip(table["rows"], lines[1:]):
+    accuracy = row["accuracy"]
+    assert line.startswith(f"| {row['method']} | {accuracy['mean']:.4f} ± {accuracy['std']:.4f} |")

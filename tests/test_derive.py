@@ -1,0 +1,159 @@
+"""Derivation: bin/derive end to end, the selection rules, policy exports, refusals."""
+
+import json
+import os
+
+import gin
+import pytest
+from PIL import Image, ImageChops
+
+from conftest import run_bin
+from nat_tf import export
+from nat_tf.errors import UsageError
+from nat_tf.evaluate import diagram
+from nat_tf.rl import observation
+from nat_tf.search import derive
+from nat_tf.space import catalogue
+from nat_tf.space import genotype_format
+from nat_tf.space import transform
+
+DARTS = catalogue.get("DARTS_V2")
+
+
+def candidate(source, accuracy, madds, params=0):
+  return derive.Candidate(source, DARTS, accuracy, params, madds)
+
+
+def test_accuracy_rule_keeps_the_most_accurate_transformation_and_ties_go_to_the_cheaper():
+  original = candidate("input", 0.9, 100)
+  transformed = [candidate("a", 0.5, 10), candidate("b", 0.8, 60), candidate("c", 0.8, 50)]
+  assert derive.Selection("accuracy")(original, transformed).source == "c"
+  with pytest.raises(UsageError, match="needs a transformed candidate"):
+    derive.Selection("accuracy")(original, [])
+
+
+def test_cheapest_within_tolerance_may_keep_the_input():
+  original = candidate("input", 0.80, 100)
+  transformed = [candidate("worse", 0.70, 10), candidate("close", 0.79, 50),
+                 candidate("same", 0.80, 60), candidate("heavier", 0.80, 100)]
+  assert derive.Selection("cheapest_within", 0.0)(original, transformed).source == "same"
+  assert derive.Selection("cheapest_within", 0.02)(original, transformed).source == "close"
+  assert derive.Selection("cheapest_within", 0.2)(original, transformed).source == "worse"
+  assert derive.Selection("cheapest_within", 0.0)(original, transformed[:2]).source == "input"
+  by_params = derive.Selection("cheapest_within", 0.0, "params")
+  assert by_params(candidate("input", 0.8, 1, params=10),
+                   [candidate("fewer params", 0.8, 5, params=1)]).source == "fewer params"
+  for bad in ({"rule": "best"}, {"tolerance": -0.1}, {"cost_metric": "flops"}):
+    with pytest.raises(UsageError):
+      derive.Selection(**bad)
+
+
+def test_cost_comparison_refuses_an_output_that_costs_more():
+  table = derive.cost_comparison(DARTS, catalogue.get("NAT_DARTS"))
+  assert table["cifar10"]["before"]["params"] == 3349342  # NAT_SPEC 13
+  with pytest.raises(UsageError, match="more params than its input on the cifar10"):
+    derive.cost_comparison(catalogue.get("NAT_DARTS"), DARTS)
+
+
+def bin_cost(genotype_file, dataset):
+  result = run_bin("cost", f"--genotype={genotype_file}", f"--dataset={dataset}")
+  assert result.returncode == 0, result.stderr
+  report = json.loads(result.stdout)
+  del report["genotype"]
+  return report
+
+
+def test_bin_derive_writes_genotype_costs_and_diagram(tiny_run, tmp_path):
+  output = str(tmp_path / "derived")
+  result = run_bin("derive", f"--run_dir={tiny_run}", "--genotype=DARTS_V2",
+                   f"--output_dir={output}")
+  assert result.returncode == 0, result.stderr
+  assert "* " in result.stdout and "derived genotype:" in result.stdout
+  assert sorted(os.listdir(output)) == sorted(derive.OUTPUT_FILES)
+  derived = genotype_format.parse(open(os.path.join(output, "genotype.json")).read())
+  assert genotype_format.parse(open(os.path.join(output, "genotype.txt")).read()) == derived
+
+  record = json.load(open(os.path.join(output, "derivation.json")))
+  transformed = record["candidates"]
+  assert [c["source"] for c in transformed] == ["greedy"] + [f"sample {i}" for i in range(1, 11)]
+  assert record["chosen"]["accuracy"] == max(c["accuracy"] for c in transformed)
+  assert record["chosen"]["genotype"] == genotype_format.to_literal(derived)
+  assert record["holdout_examples"] == 64
+
+  costs = json.load(open(os.path.join(output, "cost.json")))
+  for dataset in ("cifar10", "imagenet"):
+    assert costs[dataset]["before"] == bin_cost("DARTS_V2", dataset)
+    assert costs[dataset]["after"] == bin_cost(os.path.join(output, "genotype.json"), dataset)
+    for key in ("params", "madds"):
+      assert costs[dataset]["after"][key] <= costs[dataset]["before"][key]
+
+  with Image.open(os.path.join(output, "cells.png")) as image:
+    assert image.format == "PNG"
+    expected = diagram.comparison_image(DARTS, derived, ("DARTS_V2", "derived"))
+    assert image.size == expected.size
+    assert ImageChops.difference(image.convert("RGB"), expected).getbbox() is None
+
+
+def test_bin_derive_refuses_a_genotype_of_another_node_count_in_one_line(tiny_run, tmp_path):
+  output = tmp_path / "naonet"
+  result = run_bin("derive", f"--run_dir={tiny_run}", "--genotype=NAONet",
+                   f"--output_dir={output}")
+  assert result.returncode == 2
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: the genotype has 5 intermediate nodes per cell but the policy "
+                         "was trained on 4")
+  assert "configurable" not in last and not output.exists()
+
+
+NAONET_OPS_ON_4_NODES = ("Genotype(normal=[('conv_1x3_3x1', 0, 2), ('skip_connect', 1, 2), "
+                         "('sep_conv_3x3', 0, 3), ('null', 1, 3), ('skip_connect', 0, 4), "
+                         "('sep_conv_3x3', 1, 4), ('skip_connect', 0, 5), ('null', 2, 5)], "
+                         "normal_concat=[2, 3, 4, 5], reduce=[('avg_pool_2x2', 0, 2), "
+                         "('skip_connect', 1, 2), ('sep_conv_3x3', 0, 3), ('null', 1, 3), "
+                         "('skip_connect', 0, 4), ('sep_conv_3x3', 1, 4), ('skip_connect', 0, 5), "
+                         "('null', 2, 5)], reduce_concat=[2, 3, 4, 5])")
+
+
+def test_derive_refuses_ops_outside_the_policy_vocabulary(tiny_search):
+  policies = derive.run_policies(tiny_search)
+  for genotype, op in ((genotype_format.parse(NAONET_OPS_ON_4_NODES), "conv_1x3_3x1"),
+                       (catalogue.get("MobileNetV2"), "conv_1x1")):
+    with pytest.raises(UsageError, match=f"operation '{op}' is not in the fully_concat op list"):
+      derive.derive(tiny_search, genotype, policies)
+  with pytest.raises(UsageError, match="5 intermediate nodes"):
+    derive.derive(tiny_search, catalogue.get("ENAS"), policies)
+
+
+def test_exported_policies_derive_as_the_run_and_a_seed_repeats_them(tiny_search, tiny_run):
+  spec = tiny_search.transformer.observe.spec
+  loaded = export.load_policies(os.path.join(tiny_run, "policy"), spec)
+  own = derive.run_policies(tiny_search)
+  from_export = derive.proposals(loaded, tiny_search.transformer, DARTS, samples=3, seed=5)
+  from_run = derive.proposals(own, tiny_search.transformer, DARTS, samples=3, seed=5)
+  assert from_export[0] == from_run[0]  # greedy
+  assert derive.proposals(loaded, tiny_search.transformer, DARTS, samples=3, seed=5) == from_export
+  for _, genotype in from_export:  # every sample is reachable by valid actions
+    for name, cell in genotype.cells.items():
+      assert len(cell.edges) == len(DARTS.cells[name].edges)
+    derive.cost_comparison(DARTS, genotype)
+  natpp_spec = observation.ObservationBuilder(transform.action_space("natpp", "natpp"), 4).spec
+  with pytest.raises(UsageError, match="another node count, op list or action space"):
+    export.load_policies(os.path.join(tiny_run, "policy"), natpp_spec)
+  with pytest.raises(UsageError, match="is not a policy export"):
+    export.load_policies(tiny_run, spec)
+
+
+def test_cheapest_within_derivation_never_loses_more_than_the_tolerance(tiny_search):
+  gin.parse_config(["Selection.rule = 'cheapest_within'", "Selection.tolerance = 0.02",
+                    "proposals.samples = 4"])
+  try:
+    result = derive.derive(tiny_search, DARTS, derive.run_policies(tiny_search))
+  finally:
+    gin.clear_config()
+  assert len(result.candidates) == 5
+  kept = result.chosen
+  assert kept.accuracy >= result.original.accuracy - 0.02 - 1e-6
+  eligible = [c for c in (result.original,) + result.candidates
+              if c.accuracy >= result.original.accuracy - 0.02 - 1e-6]
+  assert kept.madds == min(c.madds for c in eligible)
+  assert "within 0.02" in result.rule

@@ -1,0 +1,83 @@
+"""bin/train_final on digits: report, cost, export, resume; the protocol gin files."""
+
+import json
+import os
+import shutil
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import FINAL_RUN
+from nat_tf import export
+from nat_tf.data import datasets
+from nat_tf.data import pipeline
+from nat_tf.data import splits
+from nat_tf.errors import UsageError
+from nat_tf.evaluate import train_final
+from nat_tf.space import catalogue
+from nat_tf.space import cost
+
+DARTS = catalogue.get("DARTS_V2")
+
+
+def test_the_report_holds_test_top1_and_the_counted_cost(final_run, digits_data_dir):
+  assert {"config.gin", "operative_config.gin", "run.json", "status.json", "checkpoints",
+          "summaries", "report.json", "report.md", "network"} <= set(os.listdir(final_run))
+  report = json.load(open(os.path.join(final_run, "report.json")))
+  assert (report["epochs"], report["steps"], report["test_examples"]) == (1, 3, 297)
+  assert report["cost"] == cost.report(DARTS, "digits", channels=8, layers=3)
+  assert f"| {report['top1']:.4f} | 297 | {report['cost']['params']:,} |" in open(
+      os.path.join(final_run, "report.md")).read()
+
+  serve = export.load_network(os.path.join(final_run, "network"))
+  test = pipeline.batches(splits.final_evaluation("digits", digits_data_dir),
+                          datasets.info("digits"), 100, training=False, drop_remainder=False)
+  correct = sum(int(np.sum(np.argmax(serve(images=images)["logits"], -1) == labels))
+                for images, labels in test)
+  assert correct / 297 == pytest.approx(report["top1"], abs=1e-9)
+
+
+def test_a_resumed_run_continues_after_its_last_step_and_keeps_its_genotype(final_run, tmp_path,
+                                                                            digits_data_dir):
+  root_dir = str(tmp_path / "run")
+  shutil.copytree(final_run, root_dir)
+  gin.parse_config_files_and_bindings(
+      ["gin/train_final_digits.gin"],
+      FINAL_RUN + [f"train_final.data_dir = '{digits_data_dir}'", "train_final.epochs = 2"])
+  try:
+    with pytest.raises(UsageError, match="trains another network"):
+      train_final.train_final(root_dir, catalogue.get("NAT_DARTS"))
+    report = train_final.train_final(root_dir, DARTS)
+  finally:
+    gin.clear_config()
+  assert (report["epochs"], report["steps"]) == (2, 6)
+  status = json.load(open(os.path.join(root_dir, "status.json")))
+  assert status == {**status, "epoch": 2, "step_in_epoch": 0, "steps": 6, "checkpoint": "ckpt-6"}
+  ckpt_3 = tf.train.load_checkpoint(os.path.join(root_dir, "checkpoints", "ckpt-3"))
+  ckpt_6 = tf.train.load_checkpoint(os.path.join(root_dir, "checkpoints", "ckpt-6"))
+  key = "sgd/learning_rate/.ATTRIBUTES/VARIABLE_VALUE"
+  assert ckpt_3.get_tensor(key) == pytest.approx(0.025)  # epoch 0 of 2: the base rate
+  assert ckpt_6.get_tensor(key) == pytest.approx(0.013)  # epoch 1 of 2: half way down the cosine
+
+
+@pytest.mark.parametrize("name, values", [
+    ("cifar10", {"epochs": 600, "batch_size": 96, "learning_rate": 0.025, "cutout": 16,
+                 "weight_decay": 3e-4, "auxiliary_weight": 0.4, "gradient_clip": 5.0,
+                 "label_smoothing": 0.0, "learning_rate_min": 0.001}),
+    ("imagenet", {"epochs": 250, "batch_size": 128, "learning_rate": 0.1, "cutout": 0,
+                  "weight_decay": 3e-5, "label_smoothing": 0.1, "gradient_clip": 5.0}),
+])
+def test_protocol_gin_files_hold_nat_spec_7(name, values):
+  gin.parse_config_file(f"gin/train_final_{name}.gin")
+  try:
+    for key, value in values.items():
+      assert gin.query_parameter(f"train_final.{key}") == value, key
+    network = {"cifar10": (36, 20), "imagenet": (48, 14)}[name]
+    assert (gin.query_parameter("build_network.channels"),
+            gin.query_parameter("build_network.layers")) == network
+    assert gin.query_parameter("build_network.drop_path") == 0.2
+    assert gin.query_parameter("build_network.auxiliary") is True
+  finally:
+    gin.clear_config()
