@@ -7,6 +7,7 @@ same logits. Its `serving_default` signature takes float32 `images`
 through `atomic.directory`: a reader sees the old export or the new one.
 """
 
+import json
 import os
 
 import tensorflow as tf
@@ -44,42 +45,47 @@ def load_network(path):
 POLICY_KINDS = ("greedy", "sampling")
 
 
-def export_policy(agent, path):
+SPACE_FILE = "space.json"
+
+
+def policy_space(transformer):
+  """The facts a policy depends on: its action space, op list and node count."""
+  space = transformer.action_space
+  return {"action_space": space.kind, "op_list": space.op_list.name,
+          "num_nodes": transformer.num_nodes}
+
+
+def export_policy(agent, transformer, path):
   """Write the agent's greedy and sampling policies as TF-Agents SavedModels.
 
   `path/greedy` and `path/sampling` each load with `tf.saved_model.load` (import
   tensorflow_probability first) and take a batched TimeStep whose observation is
-  the dict of `nat_tf.rl.observation.ObservationBuilder.spec`.
+  the dict of `nat_tf.rl.observation.ObservationBuilder.spec`; `path/space.json`
+  names the action space, op list and node count they act on (op ids index that list).
   """
   from tf_agents.policies import policy_saver  # pylint: disable=import-outside-toplevel
   with atomic.directory(path) as folder:
     for kind, policy in zip(POLICY_KINDS, (agent.policy, agent.collect_policy)):
       policy_saver.PolicySaver(policy, batch_size=None).save(f"{folder}/{kind}")
+    atomic.write_json(os.path.join(folder, SPACE_FILE), policy_space(transformer))
   return path
 
 
-def load_policies(path, observation_spec):
-  """(greedy, sampling) policies of an `export_policy` folder; a UsageError unless they
-  observe cells as `observation_spec` describes (node count, op list, action space)."""
+def load_policies(path, transformer):
+  """(greedy, sampling) policies of an `export_policy` folder; a UsageError unless they act
+  on `transformer`'s action space, op list and node count."""
   import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
-  from tf_agents.policies import policy_saver  # pylint: disable=import-outside-toplevel
-  from tf_agents.specs import tensor_spec  # pylint: disable=import-outside-toplevel
   folders = [os.path.join(path, kind) for kind in POLICY_KINDS]
-  missing = [f for f in folders if not os.path.isfile(os.path.join(f, "saved_model.pb"))]
+  needed = [os.path.join(f, "saved_model.pb") for f in folders] + [os.path.join(path, SPACE_FILE)]
+  missing = [f for f in needed if not os.path.isfile(f)]
   if missing:
     raise UsageError(f"{path!r} is not a policy export: {', '.join(missing)} missing (bin/export "
-                     "--run_dir writes greedy/ and sampling/)")
-  saved = tensor_spec.from_pbtxt_file(os.path.join(folders[0], policy_saver.POLICY_SPECS_PBTXT))
-  observed = saved["collect_data_spec"].observation
-  if _spec_facts(observed) != _spec_facts(observation_spec):
-    raise UsageError(f"the policy in {path!r} observes {_spec_facts(observed)} but this run's "
-                     f"transformer observes {_spec_facts(observation_spec)}: it was trained with "
-                     "another node count, op list or action space; use that run's --run_dir")
+                     "--run_dir writes greedy/, sampling/ and space.json)")
+  with open(os.path.join(path, SPACE_FILE), encoding="utf-8") as handle:
+    saved = json.load(handle)
+  expected = policy_space(transformer)
+  if saved != expected:
+    raise UsageError(f"the policy in {path!r} acts on {saved} but this run's transformer on "
+                     f"{expected}: it was trained with another node count, op list or action "
+                     "space; use that run's --run_dir")
   return tuple(tf.saved_model.load(folder) for folder in folders)
-
-
-def _spec_facts(observation_spec):
-  """Shapes of each observation tensor and the op-id range, the facts a policy depends on."""
-  facts = {key: tuple(spec.shape) for key, spec in observation_spec.items()}
-  facts["op ids up to"] = int(observation_spec["op_ids"].maximum)
-  return facts

@@ -82,7 +82,7 @@ def export_network_checked(model, path):
 def export_policy_checked(agent, transformer, path, examples=16):
   """export.export_policy, then, from a fresh process, the greedy actions of the agent on
   `examples` random architectures and valid sampled ones; returns `path`."""
-  export.export_policy(agent, path)
+  export.export_policy(agent, transformer, path)
   architectures = architecture.random(tf.random.Generator.from_seed(0), examples,
                                       transformer.num_nodes, transformer.action_space.op_list)
   observation = transformer.observe(architectures)

@@ -11,7 +11,7 @@ from conftest import run_bin
 from nat_tf import export
 from nat_tf.errors import UsageError
 from nat_tf.evaluate import diagram
-from nat_tf.rl import observation
+from nat_tf.rl import environment
 from nat_tf.search import derive
 from nat_tf.space import catalogue
 from nat_tf.space import genotype_format
@@ -125,8 +125,7 @@ def test_derive_refuses_ops_outside_the_policy_vocabulary(tiny_search):
 
 
 def test_exported_policies_derive_as_the_run_and_a_seed_repeats_them(tiny_search, tiny_run):
-  spec = tiny_search.transformer.observe.spec
-  loaded = export.load_policies(os.path.join(tiny_run, "policy"), spec)
+  loaded = export.load_policies(os.path.join(tiny_run, "policy"), tiny_search.transformer)
   own = derive.run_policies(tiny_search)
   from_export = derive.proposals(loaded, tiny_search.transformer, DARTS, samples=3, seed=5)
   from_run = derive.proposals(own, tiny_search.transformer, DARTS, samples=3, seed=5)
@@ -136,11 +135,12 @@ def test_exported_policies_derive_as_the_run_and_a_seed_repeats_them(tiny_search
     for name, cell in genotype.cells.items():
       assert len(cell.edges) == len(DARTS.cells[name].edges)
     derive.cost_comparison(DARTS, genotype)
-  natpp_spec = observation.ObservationBuilder(transform.action_space("natpp", "natpp"), 4).spec
-  with pytest.raises(UsageError, match="another node count, op list or action space"):
-    export.load_policies(os.path.join(tiny_run, "policy"), natpp_spec)
+  for kind, op_list in (("natpp", "natpp"), ("nat", "loose_end")):
+    other = environment.ArchitectureTransformer(transform.action_space(kind, op_list), 4)
+    with pytest.raises(UsageError, match="another node count, op list or action space"):
+      export.load_policies(os.path.join(tiny_run, "policy"), other)
   with pytest.raises(UsageError, match="is not a policy export"):
-    export.load_policies(tiny_run, spec)
+    export.load_policies(tiny_run, tiny_search.transformer)
 
 
 def test_cheapest_within_derivation_never_loses_more_than_the_tolerance(tiny_search):

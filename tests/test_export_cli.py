@@ -46,7 +46,7 @@ def test_bin_export_writes_the_policies_of_any_kept_checkpoint(tiny_run, tmp_pat
   finally:
     gin.clear_config()
   assert os.path.basename(path) == oldest
-  greedy, _ = export.load_policies(output, search.transformer.observe.spec)
+  greedy, _ = export.load_policies(output, search.transformer)
   arrays = graph.genotype_graph(catalogue.get("DARTS_V2"), search.action_space)
   observation = {key: tf.constant(arrays[key][None]) for key in search.transformer.observe.spec}
   time_step = ts.restart(observation, 1)

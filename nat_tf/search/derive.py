@@ -161,7 +161,7 @@ def run_policies(search, policy_dir=None):
   observe cells the way the run's transformer does)."""
   if policy_dir is None:
     return search.agent.policy, search.agent.collect_policy
-  return export.load_policies(policy_dir, search.transformer.observe.spec)
+  return export.load_policies(policy_dir, search.transformer)
 
 
 def write(derivation, output_dir, input_name="input"):

@@ -64,7 +64,7 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
     loop.run()
   result = report(setup, target, report_dataset)
   if chief:
-    export.export_policy(setup.agent, os.path.join(root_dir, "policy"))
+    export.export_policy(setup.agent, setup.transformer, os.path.join(root_dir, "policy"))
   return result
 
 
