@@ -31,7 +31,7 @@ def test_a_run_leaves_config_status_checkpoints_summaries_and_policy(tiny_run):
   assert status["finished"] is True and status["epoch"] == 2
   assert status["weight_steps"] == 2 * 9 and status["policy_steps"] == 2 * 12
   assert "Supernet.channels = 8" in open(os.path.join(tiny_run, "operative_config.gin")).read()
-  assert sorted(os.listdir(os.path.join(tiny_run, "policy"))) == ["greedy", "sampling"]
+  assert sorted(os.listdir(os.path.join(tiny_run, "policy"))) == ["greedy", "sampling", "space.json"]
 
 
 EXPORTED_POLICY = textwrap.dedent("""
