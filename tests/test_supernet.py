@@ -48,17 +48,35 @@ def test_scoring_and_weight_step_never_retrace(digits_search):
   assert search.weight_trainer.step.experimental_get_tracing_count() <= 2
 
 
-def test_supernet_learned_above_chance_and_darts_beats_all_null(digits_search):
+def _catalogue_architectures(supernet):
+  """Every catalogue genotype of the supernet's op list and node count, as architectures."""
+  found = []
+  for name in catalogue.names():
+    genotype = catalogue.get(name)
+    if all(op in supernet.op_list for cell in (genotype.normal, genotype.reduce)
+           for op in cell.ops):
+      architecture = arch_lib.from_genotype(genotype, supernet.op_list)
+      if architecture.shape[-1] == 2 * supernet.num_nodes:
+        found.append(architecture)
+  return np.stack(found)
+
+
+def test_supernet_learned_above_chance_and_catalogue_cells_beat_all_null(digits_search):
+  """On the held-out images: random cells well above chance (0.1), and the published
+  cells of the catalogue, on average, clearly above the same network with every edge
+  null. (One cell alone is too noisy a test after 450 steps: DARTS_V2 scored between 0.22
+  and 0.44 over seeds, at 0.17 to 0.20 for all-null.)"""
   search = digits_search
   images, labels = next(iter(pipeline.batches(search.splits.holdout, search.info, 90,
                                               training=False)))
   random_accuracy = search.scorer(images, labels, _random(search.supernet, 40)).numpy()
-  assert random_accuracy.mean() > 0.25, random_accuracy  # chance is 0.1
-  darts = arch_lib.from_genotype(catalogue.get("DARTS"), search.supernet.op_list)
-  null = darts.copy()
-  null[:, arch_lib.OP_IDS] = search.supernet.op_list.null_id
-  darts_accuracy, null_accuracy = search.scorer(images, labels, np.stack([darts, null])).numpy()
-  assert null_accuracy < 0.2 and darts_accuracy > null_accuracy + 0.15
+  assert random_accuracy.mean() > 0.25, random_accuracy
+  published = _catalogue_architectures(search.supernet)
+  assert len(published) >= 10
+  null = published[:1].copy()
+  null[:, :, arch_lib.OP_IDS] = search.supernet.op_list.null_id
+  accuracy = search.scorer(images, labels, np.concatenate([published, null])).numpy()
+  assert accuracy[-1] < 0.25 and accuracy[:-1].mean() > accuracy[-1] + 0.1, accuracy
 
 
 def test_loose_end_output_keeps_its_width():

@@ -7,6 +7,15 @@ there. Padding and pooling follow the same reference rules as `layers.py` (the
 pooling and padding helpers are shared), and tests check each function against
 the Keras layer of the same op with the same weights.
 
+Some ops are written for the speed of their gradients on CPU, because every edge op
+runs inside a shared function whose gradient is another function: StridedSlice's
+gradient is a slow generic kernel (a 100+ ms copy on a [64, 32, 32, 80] map), so
+shifts use Slice (whose gradient is a pad) and subsampling space_to_depth (whose
+gradient is a copy); strided convs pad with a pad op, as oneDNN refuses explicit
+conv padding and the fallback kernels are 3-6x slower; and oneDNN's
+max-pool gradient needs its forward pass in the same function, so max pooling
+recomputes its forward pass in its gradient (Eigen's fallback was 8x slower).
+
 Batch-norm here is the reference supernet's: no affine parameters, always batch
 statistics, no moving averages (the supernet is only ever run in training mode,
 NAT_SPEC 6), so ops keep no state besides their weights.
@@ -15,6 +24,7 @@ NAT_SPEC 6), so ops keep no state besides their weights.
 import typing
 
 import tensorflow as tf
+from tensorflow.python.ops import gen_nn_ops
 
 from nat_tf.nn import layers
 from nat_tf.space import ops
@@ -36,8 +46,10 @@ def batch_stat_norm(x, scale=None, offset=None):
 def conv(x, kernel, stride=1, depthwise=False):
   """Bias-free (depthwise) convolution with the reference padding; `kernel` is HWIO."""
   kh, kw = kernel.shape[0], kernel.shape[1]
-  padding = ("SAME" if stride == 1 else
-             [[0, 0], layers.pads(kh), layers.pads(kw), [0, 0]])
+  padding = "SAME"
+  if stride != 1:  # a pad op, not explicit conv padding: oneDNN's kernels refuse the latter
+    x = tf.pad(x, [[0, 0], layers.pads(kh), layers.pads(kw), [0, 0]])
+    padding = "VALID"
   if depthwise:
     return tf.nn.depthwise_conv2d(x, kernel, [1, stride, stride, 1], padding)
   return tf.nn.conv2d(x, kernel, stride, padding)
@@ -47,17 +59,41 @@ def dilated_depthwise(x, kernel, stride):
   """Depthwise conv of dilation 2; at stride 2 an undilated conv of the subsampled padded input."""
   if stride == 1:
     return tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME", dilations=[2, 2])
-  pads = layers.pads(kernel.shape[0], dilation=2)
-  padded = tf.pad(x, [[0, 0], pads, pads, [0, 0]])
-  return tf.nn.depthwise_conv2d(padded[:, ::stride, ::stride, :], kernel, [1, 1, 1, 1], "VALID")
+  before, after = layers.pads(kernel.shape[0], dilation=2)
+  odd_height, odd_width = ((size + before + after) % 2 for size in x.shape[1:3])
+  padded = tf.pad(x, [[0, 0], [before, after + odd_height], [before, after + odd_width], [0, 0]])
+  return tf.nn.depthwise_conv2d(even_pixels(padded), kernel, [1, 1, 1, 1], "VALID")
+
+
+def even_pixels(x):
+  """x[:, ::2, ::2] of an even-sized map: the first channels of space_to_depth, whose
+  gradient is a plain copy (module doc)."""
+  return tf.slice(tf.nn.space_to_depth(x, 2), [0, 0, 0, 0], [-1, -1, -1, x.shape[-1]])
 
 
 def factorized_reduce(x, conv_even, conv_odd):
   """ReLU, two 1x1 stride-2 convs on x and on x shifted by a pixel, concatenated, BN."""
   x = tf.nn.relu(layers.pad_to_even(x))
-  halves = [tf.nn.conv2d(x, conv_even, 2, "VALID"), tf.nn.conv2d(x[:, 1:, 1:, :], conv_odd, 2,
-                                                                  "VALID")]
+  shifted = tf.slice(x, [0, 1, 1, 0], [-1, -1, -1, -1])  # not x[:, 1:, 1:]: module doc
+  halves = [tf.nn.conv2d(x, conv_even, 2, "VALID"), tf.nn.conv2d(shifted, conv_odd, 2, "VALID")]
   return batch_stat_norm(tf.concat(halves, axis=-1))
+
+
+@tf.RegisterGradient("NatRecomputedMaxPool")
+def _recomputed_max_pool_grad(op, upstream):
+  """MaxPool's gradient from a forward pass recomputed beside it (module doc)."""
+  x = op.inputs[0]
+  attrs = {name: op.get_attr(name) for name in ("ksize", "strides", "padding", "data_format")}
+  again = gen_nn_ops.max_pool(x, **attrs)
+  return gen_nn_ops.max_pool_grad(x, again, upstream, **attrs)
+
+
+def pool(x, kind, kernel, stride):
+  """'max' or 'avg' pooling with the reference padding (layers.pool), fast gradients."""
+  if kind != "max":
+    return layers.pool(x, kind, kernel, stride)
+  with tf.compat.v1.get_default_graph().gradient_override_map({"MaxPool": "NatRecomputedMaxPool"}):
+    return layers.pool(x, kind, kernel, stride)
 
 
 class Weight(typing.NamedTuple):
@@ -110,7 +146,7 @@ def apply_op(op, x, weights, stride):
   if family == ops.SKIP:
     return x if stride == 1 else factorized_reduce(x, *weights)
   if ops.is_pooling(op):
-    return batch_stat_norm(layers.pool(x, family.split("_")[0], k, stride))
+    return batch_stat_norm(pool(x, family.split("_")[0], k, stride))
   x = tf.nn.relu(x)
   if family == "conv":
     return batch_stat_norm(conv(x, weights[0], stride))

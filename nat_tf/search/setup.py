@@ -28,12 +28,15 @@ class SearchSetup:
 
   def __init__(self, dataset="cifar10", data_dir=None, op_list="fully_concat", action_space="nat",
                batch_size=64, archs_per_step=1, seed=1234, cost_metric="madds"):
-    tf.random.set_seed(seed)
+    # First: MultiWorkerMirroredStrategy must configure TensorFlow before anything runs.
+    self.strategy = strategy_lib.make_strategy()
+    # Keras seeds its initialisers from Python's `random` unless this sets it: without it
+    # the policy of each worker of a multi-worker run would start from other weights.
+    tf.keras.utils.set_random_seed(seed)
     self.seed = seed
     self.batch_size = batch_size
     self.info = datasets.info(dataset)
     self.splits = splits.search_splits(dataset, data_dir=data_dir, seed=seed)
-    self.strategy = strategy_lib.make_strategy()
     self.action_space = transform.action_space(action_space, op_list)
     # Plain variables, outside the strategy: architectures are drawn once for all replicas.
     self.weights_generator = tf.random.Generator.from_seed(seed)

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Does the main job learn? Train per variant and seed, evaluate on held-out cells, print tables.
+
+  python bench/learning_report.py --data_dir=/tmp/tfds_nat --root_dir=/tmp/learning \
+      --variants=quickstart,cost_weight_0 --seeds=1,2,3
+
+Each run is bin/train's job done in-process (gin/quickstart.gin, the variant's
+bindings, SearchSetup.seed = seed) in <root_dir>/<variant>/seed_<seed>; a run that
+already finished there is only evaluated again. Evaluation: nat_tf.search.policy_eval
+(200 held-out random cells, the whole held-out split). Printed per run: the edge
+outcomes, mean accuracy change (and its spread over cells), mean relative change of
+multiply-adds and parameters, and mean reward, for every policy; then per variant
+the greedy policy's margins over uniform and over its placement control. The
+numbers go to <root_dir>/report.json as well.
+"""
+
+import json
+import os
+import time
+
+from absl import app
+from absl import flags
+import gin
+
+from nat_tf import cli
+from nat_tf.search import policy_eval
+from nat_tf.search import train_eval
+
+VARIANTS = {
+    "quickstart": [],
+    "cost_weight_0": ["TransformationEnvironment.cost_weight = 0.0"],
+    "adjacency_reference": ["CellEncoder.adjacency = 'reference'"],
+    "adjacency_gcn": ["CellEncoder.adjacency = 'gcn'"],
+    "baseline_value_network": ["make_agent.baseline = 'value_network'"],
+    "baseline_moving_average": ["make_agent.baseline = 'moving_average'"],
+}
+
+flags.DEFINE_string("data_dir", None, "TFDS data dir holding digits.")
+flags.DEFINE_list("variants", ["quickstart", "cost_weight_0"], f"Any of {list(VARIANTS)}.")
+flags.DEFINE_list("seeds", ["1", "2", "3"], "SearchSetup.seed of each run.")
+flags.DEFINE_multi_string("bindings", [], "Extra gin bindings for every run.")
+FLAGS = flags.FLAGS
+
+COLUMNS = ("kept", "skipped", "nulled", "accuracy_change", "accuracy_change_std",
+           "madds_change", "params_change", "reward")
+
+
+def run_dir(variant, seed):
+  return os.path.join(FLAGS.root_dir, variant, f"seed_{seed}")
+
+
+def bindings(variant, seed):
+  data = [f"SearchSetup.data_dir = '{FLAGS.data_dir}'"] if FLAGS.data_dir else []
+  return data + VARIANTS[variant] + list(FLAGS.bindings) + [f"SearchSetup.seed = {seed}"]
+
+
+def train(root_dir, run_bindings):
+  """bin/train's job, in-process; returns the training wall time (0 if already finished)."""
+  status = os.path.join(root_dir, "status.json")
+  if os.path.isfile(status) and json.load(open(status))["finished"]:
+    return 0.0
+  os.makedirs(root_dir, exist_ok=True)
+  gin.clear_config()
+  gin.parse_config_files_and_bindings(["gin/quickstart.gin"], run_bindings)
+  cli.write_config(root_dir)
+  start = time.time()
+  train_eval.train_eval(root_dir)
+  gin.clear_config()
+  return time.time() - start
+
+
+def table(rows):
+  header = "| variant | seed | policy | " + " | ".join(COLUMNS) + " |"
+  lines = [header, "|" + " --- |" * (len(COLUMNS) + 3)]
+  for variant, seed, name, summary in rows:
+    values = " | ".join(f"{summary[c]:+.3f}" if "change" in c or c == "reward"
+                        else f"{summary[c]:.3f}" for c in COLUMNS)
+    lines.append(f"| {variant} | {seed} | {name} | {values} |")
+  return "\n".join(lines)
+
+
+def margins(results):
+  """Per variant and seed: greedy minus uniform and minus placement (accuracy change, reward)."""
+  lines = ["| variant | seed | greedy madds | greedy - uniform (acc) | greedy - placement (acc) "
+           "| greedy - placement (reward) | greedy reward | sampling reward |",
+           "|" + " --- |" * 8]
+  for (variant, seed), summaries in results.items():
+    greedy = summaries["greedy"]
+    lines.append(
+        f"| {variant} | {seed} | {greedy['madds_change']:+.3f} "
+        f"| {greedy['accuracy_change'] - summaries['uniform']['accuracy_change']:+.3f} "
+        f"| {greedy['accuracy_change'] - summaries['placement']['accuracy_change']:+.3f} "
+        f"| {greedy['reward'] - summaries['placement']['reward']:+.3f} "
+        f"| {greedy['reward']:+.3f} | {summaries['sampling']['reward']:+.3f} |")
+  return "\n".join(lines)
+
+
+def main():
+  root = cli.root_dir()
+  results, rows = {}, []
+  for variant in FLAGS.variants:
+    for seed in FLAGS.seeds:
+      folder = run_dir(variant, seed)
+      seconds = train(folder, bindings(variant, seed))
+      gin.clear_config()
+      scores, unplaced = policy_eval.evaluate_run(folder, bindings(variant, seed))
+      summaries = {name: score.summary() for name, score in scores.items()}
+      results[(variant, seed)] = summaries
+      rows += [(variant, seed, name, summary) for name, summary in summaries.items()]
+      print(f"{variant} seed {seed}: trained in {seconds:.0f} s, {unplaced} unplaced changes",
+            flush=True)
+      print(table(rows[-len(summaries):]), flush=True)
+  print(table(rows))
+  print()
+  print(margins(results))
+  with open(os.path.join(root, "report.json"), "w") as handle:
+    json.dump({f"{v}/seed_{s}": summaries for (v, s), summaries in results.items()}, handle,
+              indent=1)
+
+
+if __name__ == "__main__":
+  cli.run(main)

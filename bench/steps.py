@@ -1,0 +1,136 @@
+"""One part of the benchmark in this process; prints one JSON line of results.
+
+    python bench/steps.py --part=weights --batch_size=64 [--steps=20] [--gin_bindings=...]
+
+Parts run in separate processes so that each reports its own peak memory:
+'weights' (the weight step only, as a weights phase runs) and 'policy' (policy step,
+scoring one and several architectures per call, the REINFORCE update alone).
+Every timed function is warmed up first; traces counted after that must stay 0.
+"""
+
+import argparse
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import gin  # pylint: disable=wrong-import-position
+import numpy as np  # pylint: disable=wrong-import-position
+import tensorflow as tf  # pylint: disable=wrong-import-position
+
+import measure  # pylint: disable=wrong-import-position
+import workload as workload_lib  # pylint: disable=wrong-import-position
+from nat_tf.rl import agent as agent_lib  # pylint: disable=wrong-import-position
+
+WARMUP = 2
+BATCHED_ARCHITECTURES = 8
+
+
+class Traces:
+  """Tracing counts of the timed functions, from the end of warm-up on."""
+
+  def __init__(self, functions):
+    self.functions = functions
+    self.start = self._count()
+
+  def _count(self):
+    return sum(f.experimental_get_tracing_count() for f in self.functions)
+
+  def since_warmup(self):
+    return self._count() - self.start
+
+
+def weights_part(work, steps):
+  """Weight steps: time, images/s and the achieved forward+backward multiply-adds/s
+  (3x the forward count of each architecture drawn: forward, input and weight gradients)."""
+  step = work.weight_trainer.step
+  iterator = work.batches()
+  next_architecture = work.replay(workload_lib.WEIGHTS_SEED)
+  first = measure.timed(lambda: step(iterator), 1)[0]
+  next_architecture()
+  for _ in range(WARMUP - 1):
+    step(iterator)
+    next_architecture()
+  traces = Traces([step])
+  seconds = measure.timed(lambda: step(iterator), steps)
+  madds = sum(3 * work.madds(next_architecture())[0] for _ in range(steps)) * work.batch_size
+  return {"weight_step_s": float(np.median(seconds)), "weight_step_mean_s": float(seconds.mean()),
+          "images_per_s": work.batch_size / float(np.median(seconds)),
+          "weight_madds_per_s": madds / float(seconds.sum()), "first_weight_step_s": float(first),
+          "weight_traces_after_warmup": traces.since_warmup()}
+
+
+def policy_part(work, steps):
+  """Policy steps (one input scored against its transformation on one minibatch, then
+  REINFORCE), scoring throughput, and the update alone."""
+  iterator = work.batches()
+  step = work.policy_trainer.step
+  next_input = work.replay(workload_lib.INPUTS_SEED)
+  for _ in range(WARMUP):
+    step(iterator)
+    next_input()
+  score = tf.function(work.scorer, autograph=False)
+  update = tf.function(work.agent.train, autograph=False)
+  images, labels = next(iter(work.data))
+  generator = tf.random.Generator.from_seed(7)
+  batches = {m: [work.random_architectures(m, generator) for _ in range(steps)]
+             for m in (1, BATCHED_ARCHITECTURES)}
+  for architectures in batches.values():
+    score(images, labels, architectures[0])
+  experience = _experience(work)
+  update(experience)
+  traces = Traces([step, score, update])
+
+  madds = []
+
+  def policy_step():
+    metrics = step(iterator)
+    network, cells = work.madds(next_input())
+    transformed = network + cells * float(metrics["cost_change"])
+    madds.append((network + transformed) * work.batch_size)
+    return metrics["loss"]
+
+  seconds = measure.timed(policy_step, steps)
+  results = {"policy_step_s": float(np.median(seconds)),
+             "policy_step_mean_s": float(seconds.mean()),
+             "policy_madds_per_s": sum(madds) / float(seconds.sum())}
+  for m, architectures in batches.items():
+    calls = iter(architectures)
+    count = steps if m == 1 else max(steps // 4, 3)  # each batched call scores m of them
+    scoring = measure.timed(lambda: score(images, labels, next(calls)), count)  # pylint: disable=cell-var-from-loop
+    results[f"scored_per_s_{m}"] = m / float(np.median(scoring))
+  results["update_s"] = float(np.median(measure.timed(lambda: update(experience).loss, steps)))
+  results["policy_traces_after_warmup"] = traces.since_warmup()
+  return results
+
+
+def _experience(work):
+  """One batch of one-step episodes from the environment, to time the update alone."""
+  env = work.environment
+  env.use_minibatches(work.batches())
+  time_step = env.reset()
+  action_step = work.agent.collect_policy.action(time_step)
+  next_time_step = env.step(action_step.action)
+  return agent_lib.one_step_episodes(time_step, action_step, next_time_step,
+                                     next_time_step.reward)
+
+
+PARTS = {"weights": weights_part, "policy": policy_part}
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--part", choices=sorted(PARTS), required=True)
+  parser.add_argument("--batch_size", type=int, default=64)
+  parser.add_argument("--steps", type=int, default=20)
+  parser.add_argument("--gin_bindings", action="append", default=[])
+  args = parser.parse_args()
+  gin.parse_config(args.gin_bindings)
+  work = workload_lib.Workload(args.batch_size)
+  results = PARTS[args.part](work, args.steps)
+  results["peak_rss_gb"] = measure.peak_rss_gb()
+  print(json.dumps(results))
+
+
+if __name__ == "__main__":
+  main()

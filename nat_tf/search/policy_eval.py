@@ -1,0 +1,156 @@
+"""How well a trained transformer does, measured on cells and images it never trained on.
+
+The training reward is one noisy minibatch per step, so it cannot tell whether a
+policy learned anything. Here N random input cells (default 200), drawn by their
+own fixed-seed generator (never the training one), are transformed by each policy
+and scored with the supernet on the whole held-out split. Per policy: the mean and
+spread of the accuracy change, the mean relative change of the cells' op cost
+(multiply-adds and parameters, from the table the reward uses), the mean reward,
+and the share of edges kept, turned into a skip, removed, or changed at all.
+
+The policies compared:
+- greedy: the learned policy's most likely action per edge (what derivation uses);
+- sampling: the learned collect policy, one sample per cell;
+- uniform: every valid action equally likely (random search of the space);
+- keep: changes nothing (accuracy change 0 by construction: a sanity check);
+- placement: the greedy policy's own changes moved to random edges of the same
+  cells (`nat_tf.search.placement`): greedy beating it means the policy learned
+  WHERE to cut, not only how much.
+"""
+
+import dataclasses
+
+import gin
+import numpy as np
+import tensorflow as tf
+from tf_agents.trajectories import time_step as ts
+
+from nat_tf.data import pipeline
+from nat_tf.nn import architecture as arch_lib
+from nat_tf.rl import control_policies
+from nat_tf.rl import environment
+from nat_tf.search import placement
+from nat_tf.search import runs
+from nat_tf.search import supernet_steps
+
+CELLS_SEED = 2_019_000_001  # held-out cells; a run draws its inputs from SearchSetup.seed + 1
+POLICIES = ("greedy", "sampling", "uniform", "keep", "placement")
+
+
+@dataclasses.dataclass
+class PolicyScore:
+  """Per input cell [N]: accuracy change, relative cost changes, reward; per edge
+  [N, 2, E]: whether it changed, became a skip, became null."""
+
+  accuracy_change: np.ndarray
+  madds_change: np.ndarray
+  params_change: np.ndarray
+  reward: np.ndarray
+  changed: np.ndarray
+  skipped: np.ndarray
+  nulled: np.ndarray
+
+  def summary(self):
+    """Means (and the accuracy change's spread over cells) as plain floats."""
+    return {
+        "accuracy_change": float(np.mean(self.accuracy_change)),
+        "accuracy_change_std": float(np.std(self.accuracy_change)),
+        "madds_change": float(np.mean(self.madds_change)),
+        "params_change": float(np.mean(self.params_change)),
+        "reward": float(np.mean(self.reward)),
+        "kept": float(np.mean(~self.changed)),
+        "skipped": float(np.mean(self.skipped)),
+        "nulled": float(np.mean(self.nulled)),
+        "changed": float(np.mean(self.changed)),
+    }
+
+
+@gin.configurable(denylist=["search"])
+class PolicyEvaluator:
+  """Scores transformations of `num_cells` fixed random input cells on the held-out split."""
+
+  def __init__(self, search, num_cells=200, cells_seed=CELLS_SEED, batch_size=256):
+    """`batch_size`: held-out images per supernet call; every held-out image is used
+    (the last batch may be smaller). Batch-norm uses batch statistics, as in search."""
+    self.search = search
+    self.op_list = search.action_space.op_list
+    self.inputs = arch_lib.random(tf.random.Generator.from_seed(cells_seed), num_cells,
+                                  search.transformer.num_nodes, self.op_list)
+    self.time_step = ts.restart(search.transformer.observe(self.inputs), num_cells)
+    data = pipeline.batches(search.splits.holdout, search.info,
+                            min(batch_size, search.splits.holdout_size), training=False,
+                            drop_remainder=False)
+    self.batches = list(search.strategy.experimental_distribute_dataset(data))
+    # A global batch size of 1 makes the Scorer return counts, exact for any batch size.
+    self._correct = tf.function(supernet_steps.Scorer(search.supernet, search.strategy, 1),
+                                autograph=False, reduce_retracing=True)
+    skeleton = search.supernet.skeleton
+    self._costs = {metric: environment.CellCost(self.op_list, skeleton, metric)
+                   for metric in ("madds", "params")}
+
+  def accuracy(self, architectures):
+    """Top-1 accuracy [M] of architectures [M, 2, 2, E] on the whole held-out split.
+
+    Each distinct architecture is scored once (a forward pass is deterministic on
+    fixed images), so unchanged cells and repeated transformations cost nothing.
+    """
+    architectures = np.asarray(architectures)
+    unique, inverse = np.unique(architectures.reshape(len(architectures), -1), axis=0,
+                                return_inverse=True)
+    unique = tf.constant(unique.reshape((-1,) + architectures.shape[1:]))
+    correct = tf.add_n([self._correct(images, labels, unique) for images, labels in self.batches])
+    return (correct.numpy() / self.search.splits.holdout_size)[inverse.reshape(-1)]
+
+  def _relative_change(self, cell_cost, outputs):
+    before = cell_cost(self.inputs)
+    return tf.math.divide_no_nan(cell_cost(outputs) - before, before).numpy()
+
+  def score(self, actions):
+    """{name: PolicyScore} of {name: actions [N, 2, E] on the input cells}; inputs and
+    all outputs are scored in one pass."""
+    outputs = {name: self.search.transformer.apply(self.inputs, a) for name, a in actions.items()}
+    accuracy = self.accuracy(tf.concat([self.inputs, *outputs.values()], axis=0))
+    accuracy = accuracy.reshape(len(outputs) + 1, -1)
+    return {name: self._policy_score(out, acc - accuracy[0])
+            for (name, out), acc in zip(outputs.items(), accuracy[1:])}
+
+  def _policy_score(self, outputs, accuracy_change):
+    env = self.search.environment
+    # The reward's own cost (the metric SearchSetup chose), for the held-out reward.
+    cost_change = self._relative_change(env._cell_cost, outputs)  # pylint: disable=protected-access
+    old_ops = self.inputs[..., arch_lib.OP_IDS, :].numpy()
+    new_ops = outputs[..., arch_lib.OP_IDS, :].numpy()
+    changed = new_ops != old_ops
+    return PolicyScore(accuracy_change, self._relative_change(self._costs["madds"], outputs),
+                       self._relative_change(self._costs["params"], outputs),
+                       accuracy_change - env.cost_weight * cost_change, changed,
+                       changed & (new_ops == self.op_list.skip_id),
+                       changed & (new_ops == self.op_list.null_id))
+
+  def actions(self, policy, seed):
+    """A policy's actions on the input cells; sampling uses a stateless seed, so repeats."""
+    return policy.distribution(self.time_step).action.sample(seed=tf.constant([seed, 0])).numpy()
+
+  def evaluate(self, seed=0):
+    """{policy name: PolicyScore} for the policies of POLICIES, plus the number of
+    the greedy policy's changes that the placement control found no edge for."""
+    agent = self.search.agent
+    spec = ts.time_step_spec(self.search.transformer.observe.spec)
+    action_spec = self.search.transformer.action_spec
+    policies = {
+        "greedy": agent.policy, "sampling": agent.collect_policy,
+        "uniform": control_policies.UniformValidPolicy(spec, action_spec),
+        "keep": control_policies.KeepPolicy(spec, action_spec, self.search.action_space),
+    }
+    actions = {name: self.actions(policy, seed) for name, policy in policies.items()}
+    observation = tf.nest.map_structure(np.asarray, self.time_step.observation)
+    actions["placement"], unplaced = placement.placement_actions(
+        actions["greedy"], observation, self.search.action_space, np.random.default_rng(seed))
+    return self.score({name: actions[name] for name in POLICIES}), unplaced
+
+
+def evaluate_run(root_dir, bindings=(), seed=0):
+  """PolicyEvaluator.evaluate of the run in `root_dir`, reopened from its latest checkpoint
+  (`bindings` as for runs.load; the gin config should hold nothing of another run)."""
+  search, _ = runs.load(root_dir, bindings)
+  return PolicyEvaluator(search).evaluate(seed)
