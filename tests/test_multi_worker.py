@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from conftest import TINY_RUN
@@ -80,6 +81,7 @@ def _assert_workers_agree(root_dir):
       np.testing.assert_array_equal(other[name], value, err_msg=name)
 
 
+@pytest.mark.slow
 def test_two_workers_train_in_sync_checkpoint_and_resume(digits_data_dir, tmp_path):
   root_dir = str(tmp_path / "run")
   _train_on_two_workers(root_dir, digits_data_dir, epochs=1)
