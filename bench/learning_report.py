@@ -23,7 +23,7 @@ from absl import flags
 import gin
 
 from nat_tf import cli
-from nat_tf.search import policy_eval
+from nat_tf.search import runs
 from nat_tf.search import train_eval
 
 VARIANTS = {
@@ -103,7 +103,7 @@ def main():
       folder = run_dir(variant, seed)
       seconds = train(folder, bindings(variant, seed))
       gin.clear_config()
-      scores, unplaced = policy_eval.evaluate_run(folder, bindings(variant, seed))
+      scores, unplaced = runs.evaluate(folder, bindings(variant, seed))
       summaries = {name: score.summary() for name, score in scores.items()}
       results[(variant, seed)] = summaries
       rows += [(variant, seed, name, summary) for name, summary in summaries.items()]

@@ -14,7 +14,7 @@ import gin
 import pytest
 
 from nat_tf import cli
-from nat_tf.search import policy_eval
+from nat_tf.search import runs
 from nat_tf.search import train_eval
 
 SEEDS = (1, 2, 3)
@@ -36,7 +36,7 @@ def test_greedy_policy_cuts_cost_and_beats_uniform(digits_data_dir, tmp_path, se
     cli.write_config(str(tmp_path))
     train_eval.train_eval(str(tmp_path))
     gin.clear_config()
-    scores, _ = policy_eval.evaluate_run(str(tmp_path), bindings)
+    scores, _ = runs.evaluate(str(tmp_path), bindings)
   finally:
     gin.clear_config()
   greedy, uniform = scores["greedy"].summary(), scores["uniform"].summary()

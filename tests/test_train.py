@@ -34,6 +34,19 @@ def test_a_run_leaves_config_status_checkpoints_summaries_and_policy(tiny_run):
   assert sorted(os.listdir(os.path.join(tiny_run, "policy"))) == ["greedy", "sampling", "space.json"]
 
 
+def test_a_run_scores_its_policy_on_held_out_cells(tiny_run):
+  held_out = json.load(open(os.path.join(tiny_run, "policy_eval.json")))
+  assert held_out["cells"] == 8
+  policies = held_out["policies"]
+  assert policies["keep"]["kept"] == 1 and policies["keep"]["accuracy_change"] == 0
+  assert policies["uniform"]["madds_change"] < 0 < policies["uniform"]["changed"]
+  text = train_eval.format_held_out(held_out)
+  assert text.startswith("on 8 held-out random input cells")
+  greedy = policies["greedy"]
+  assert (f"greedy     kept {greedy['kept']:.2f} skip {greedy['skipped']:.2f} "
+          f"null {greedy['nulled']:.2f}  accuracy {greedy['accuracy_change']:+.3f}") in text
+
+
 EXPORTED_POLICY = textwrap.dedent("""
     import sys
     import numpy as np

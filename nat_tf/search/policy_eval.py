@@ -30,7 +30,6 @@ from nat_tf.nn import architecture as arch_lib
 from nat_tf.rl import control_policies
 from nat_tf.rl import environment
 from nat_tf.search import placement
-from nat_tf.search import runs
 from nat_tf.search import supernet_steps
 
 CELLS_SEED = 2_019_000_001  # held-out cells; a run draws its inputs from SearchSetup.seed + 1
@@ -148,9 +147,3 @@ class PolicyEvaluator:
         actions["greedy"], observation, self.search.action_space, np.random.default_rng(seed))
     return self.score({name: actions[name] for name in POLICIES}), unplaced
 
-
-def evaluate_run(root_dir, bindings=(), seed=0):
-  """PolicyEvaluator.evaluate of the run in `root_dir`, reopened from its latest checkpoint
-  (`bindings` as for runs.load; the gin config should hold nothing of another run)."""
-  search, _ = runs.load(root_dir, bindings)
-  return PolicyEvaluator(search).evaluate(seed)

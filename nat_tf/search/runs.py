@@ -8,6 +8,7 @@ work on finished and unfinished runs alike.
 from nat_tf import cli
 from nat_tf.errors import UsageError
 from nat_tf.search import checkpoints
+from nat_tf.search import policy_eval
 from nat_tf.search import setup as setup_lib
 from nat_tf.search import train_eval  # pylint: disable=unused-import; config.gin binds it
 
@@ -26,3 +27,11 @@ def load(root_dir, bindings=(), checkpoint=None):
     raise UsageError(f"run {root_dir!r} has no checkpoint yet; wait for its first checkpoint "
                      "(train_eval.checkpoint_every steps)")
   return search, path
+
+
+def evaluate(root_dir, bindings=(), seed=0):
+  """policy_eval.PolicyEvaluator.evaluate of the run in `root_dir`, reopened from its
+  latest checkpoint (`bindings` as for load; the gin config should hold nothing of
+  another run)."""
+  search, _ = load(root_dir, bindings)
+  return policy_eval.PolicyEvaluator(search).evaluate(seed)

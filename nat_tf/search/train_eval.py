@@ -14,11 +14,13 @@ from absl import logging
 import gin
 import tensorflow as tf
 
+from nat_tf import atomic
 from nat_tf import export
 from nat_tf import progress
 from nat_tf.errors import UsageError
 from nat_tf.evaluate import diagram
 from nat_tf.search import checkpoints
+from nat_tf.search import policy_eval
 from nat_tf.search import setup as setup_lib
 from nat_tf.search import strategy as strategy_lib
 from nat_tf.search import supernet_steps
@@ -36,7 +38,7 @@ class NonFiniteError(UsageError):
 @gin.configurable(denylist=["root_dir"])
 def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
                checkpoint_every=500, summary_every=20, log_every=50, max_nonfinite=10,
-               target_genotype="DARTS", report_dataset="cifar10"):
+               target_genotype="DARTS", report_dataset="cifar10", evaluate_cells=0):
   """Run (or resume) a search in `root_dir`; returns the target genotype's transformation.
 
   warmup_epochs: weight-only epochs before policy training starts (0 in the reference).
@@ -44,6 +46,10 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
     the reference, i.e. a constant rate).
   target_genotype: catalogue name or file transformed greedily for the cell images and
     the final report (cost under `report_dataset`'s DARTS network).
+  evaluate_cells: if > 0, the finished policy is also scored on that many held-out random
+    input cells against uniform and placement controls (search/policy_eval.py), into the
+    report and `<root_dir>/policy_eval.json`: one target cell cannot show whether the
+    policy learned, this can.
   """
   if not 0 <= warmup_epochs <= epochs:
     raise UsageError(f"warmup_epochs={warmup_epochs} must be in 0..epochs={epochs}")
@@ -63,6 +69,12 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
   with writer.as_default():
     loop.run()
   result = report(setup, target, report_dataset)
+  if evaluate_cells:
+    scores, _ = policy_eval.PolicyEvaluator(setup, num_cells=evaluate_cells).evaluate()
+    result["held_out"] = {"cells": evaluate_cells,
+                          "policies": {name: score.summary() for name, score in scores.items()}}
+    if chief:
+      atomic.write_json(os.path.join(root_dir, "policy_eval.json"), result["held_out"])
   if chief:
     export.export_policy(setup.agent, setup.transformer, os.path.join(root_dir, "policy"))
   return result
@@ -203,4 +215,20 @@ def format_report(result):
   lines.append(f"cost on {before['dataset']} (C={before['channels']}, L={before['layers']}): "
                f"params {before['params']:,} -> {after['params']:,}, "
                f"multiply-adds {before['madds']:,} -> {after['madds']:,}")
+  if "held_out" in result:
+    lines += ["", format_held_out(result["held_out"])]
+  return "\n".join(lines)
+
+
+def format_held_out(held_out):
+  """One line per policy: edge outcomes, accuracy change, cost change of the cells."""
+  lines = [f"on {held_out['cells']} held-out random input cells (accuracy change on the "
+           "held-out images, change of the cells' multiply-adds):"]
+  for name in ("greedy", "sampling", "uniform", "placement"):
+    policy = held_out["policies"][name]
+    lines.append(f"  {name:<10} kept {policy['kept']:.2f} skip {policy['skipped']:.2f} "
+                 f"null {policy['nulled']:.2f}  accuracy {policy['accuracy_change']:+.3f}  "
+                 f"multiply-adds {policy['madds_change']:+.1%}")
+  lines.append("  (uniform: every valid action equally likely; placement: greedy's own "
+               "changes on random edges)")
   return "\n".join(lines)
