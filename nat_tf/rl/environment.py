@@ -100,7 +100,7 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
     super().__init__(time_step_spec, transformer.action_spec, batch_size)
     self._score = score_fn
     self._minibatches = None
-    self._cell_cost = cell_cost
+    self.cell_cost = cell_cost
     self._generator = generator
     self._fixed_input = (None if input_architecture is None
                          else tf.constant(input_architecture, tf.int32))
@@ -156,7 +156,7 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
     images, labels = next(self._minibatches)
     accuracy = self._score(images, labels, tf.concat([inputs, outputs], axis=0))
     accuracy_change = accuracy[self.batch_size:] - accuracy[:self.batch_size]
-    cost_in, cost_out = self._cell_cost(inputs), self._cell_cost(outputs)
+    cost_in, cost_out = self.cell_cost(inputs), self.cell_cost(outputs)
     cost_change = tf.math.divide_no_nan(cost_out - cost_in, cost_in)
     self.accuracy_change.assign(accuracy_change)
     self.cost_change.assign(cost_change)

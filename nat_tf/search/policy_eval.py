@@ -116,7 +116,7 @@ class PolicyEvaluator:
   def _policy_score(self, outputs, accuracy_change):
     env = self.search.environment
     # The reward's own cost (the metric SearchSetup chose), for the held-out reward.
-    cost_change = self._relative_change(env._cell_cost, outputs)  # pylint: disable=protected-access
+    cost_change = self._relative_change(env.cell_cost, outputs)
     old_ops = self.inputs[..., arch_lib.OP_IDS, :].numpy()
     new_ops = outputs[..., arch_lib.OP_IDS, :].numpy()
     changed = new_ops != old_ops
