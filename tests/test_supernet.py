@@ -79,6 +79,61 @@ def test_supernet_learned_above_chance_and_catalogue_cells_beat_all_null(digits_
   assert accuracy[-1] < 0.25 and accuracy[:-1].mean() > accuracy[-1] + 0.1, accuracy
 
 
+
+def test_recomputed_gradients_equal_the_kept_ones():
+  """Recomputing edges and cells in the backward pass changes memory, not gradients, in
+  both cell types (traced, as the weight step runs it)."""
+  images = tf.random.stateless_normal([6, 8, 8, 1], seed=[3, 4])
+  labels = tf.constant([0, 1, 2, 3, 4, 5])
+  gradients = []
+  for options in ({}, {"recompute_edges": True, "recompute_cells": True}):
+    tf.random.set_seed(0)
+    supernet = supernet_lib.Supernet(ops.FULLY_CONCAT, 10, 8, 1, channels=4, layers=3,
+                                     **options)
+
+    @tf.function(autograph=False)
+    def gradient(architecture, supernet=supernet):
+      with tf.GradientTape() as tape:
+        logits = supernet(images, architecture)
+        loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(
+            labels, logits, from_logits=True))
+      return [tf.convert_to_tensor(g) for g in tape.gradient(loss, supernet.trainable_variables)]
+
+    gradients.append([[g.numpy() for g in gradient(architecture)]
+                      for architecture in _random(supernet, 3, seed=8)])
+  for kept, again in zip(*gradients):
+    assert any(np.abs(g).max() > 0 for g in kept)
+    for g_kept, g_again in zip(kept, again):
+      np.testing.assert_allclose(g_again, g_kept, rtol=1e-4, atol=1e-6)
+
+
+
+def test_bfloat16_computes_near_float32_with_float32_weights_and_gradients():
+  """Mixed precision: same weights, logits within bfloat16's rounding of float32's,
+  float32 logits and gradients (the weights stay float32)."""
+  images = tf.random.stateless_normal([6, 8, 8, 1], seed=[3, 4])
+  results = {}
+  for dtype in supernet_lib.COMPUTE_DTYPES:
+    tf.random.set_seed(0)
+    supernet = supernet_lib.Supernet(ops.FULLY_CONCAT, 10, 8, 1, channels=4, layers=3,
+                                     compute_dtype=dtype)
+    with tf.GradientTape() as tape:
+      logits = supernet(images, _random(supernet, 1, seed=2)[0])
+      loss = tf.reduce_sum(logits ** 2)
+    results[dtype] = logits, tape.gradient(loss, supernet.trainable_variables)
+  (single, _), (half, gradients) = results["float32"], results["bfloat16"]
+  gradients = [g for g in gradients if g is not None]  # eagerly, untaken ops have none
+  assert half.dtype == tf.float32 and gradients and all(g.dtype == tf.float32 for g in gradients)
+  assert not np.array_equal(half.numpy(), single.numpy())  # it did compute in bfloat16
+  np.testing.assert_allclose(half.numpy(), single.numpy(), atol=0.1 * np.abs(single).max())
+
+
+def test_unknown_compute_dtype_is_named():
+  with pytest.raises(UsageError, match="compute_dtype = 'float16'; expected one of"):
+    supernet_lib.Supernet(ops.FULLY_CONCAT, 10, 8, 1, channels=4, layers=3,
+                          compute_dtype="float16")
+
+
 def test_loose_end_output_keeps_its_width():
   supernet = supernet_lib.Supernet(ops.LOOSE_END, 10, 8, 1, num_nodes=5, channels=4, layers=3)
   enas = arch_lib.from_genotype(catalogue.get("ENAS"), ops.LOOSE_END)

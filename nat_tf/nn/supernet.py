@@ -22,8 +22,10 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from nat_tf.errors import UsageError
 from nat_tf.nn import architecture as arch_lib
 from nat_tf.nn import functional as fn
+from nat_tf.nn import recompute as recompute_lib
 from nat_tf.space import macro
 from nat_tf.space import ops
 
@@ -92,18 +94,7 @@ class EdgeOps:
 
   def _recomputed(self, x, flat, op_id):
     """_run whose gradient runs the op again instead of keeping its inner activations."""
-
-    @tf.custom_gradient
-    def forward(x, flat):
-      def grad(upstream):
-        with tf.GradientTape() as tape:
-          tape.watch([x, flat])
-          y = self._run(x, flat, op_id)
-        return tape.gradient(y, [x, flat], output_gradients=upstream)
-
-      return self._run(x, flat, op_id), grad
-
-    return forward(x, flat)
+    return recompute_lib.recomputed(lambda x, flat: self._run(x, flat, op_id), x, flat)
 
 
 class PositionWeights(tf.Module):
@@ -119,7 +110,8 @@ class PositionWeights(tf.Module):
     """The op `op_id` on x at edge position (src, dst); sources outside the group map
     to row 0 (callers only take this path for sources of the group)."""
     rows = np.array([self.rows.get((f, dst), 0) for f in range(dst)], np.int32)
-    return self.edge_ops.run(x, tf.gather(self.weights, tf.gather(rows, src)), op_id)
+    row = tf.cast(tf.gather(self.weights, tf.gather(rows, src)), x.dtype)
+    return self.edge_ops.run(x, row, op_id)
 
 
 class Preprocess(tf.Module):
@@ -136,9 +128,10 @@ class Preprocess(tf.Module):
                     for i, w in enumerate(shapes)]
 
   def __call__(self, x):
+    kernels = [tf.cast(w, x.dtype) for w in self.weights]
     if self.kind == macro.REDUCE:
-      return fn.factorized_reduce(x, *self.weights)
-    return fn.batch_stat_norm(fn.conv(tf.nn.relu(x), self.weights[0]))
+      return fn.factorized_reduce(x, *kernels)
+    return fn.batch_stat_norm(fn.conv(tf.nn.relu(x), kernels[0]))
 
 
 class SuperCell(tf.Module):
@@ -189,17 +182,32 @@ class SuperCell(tf.Module):
         lambda: self.plain(_select(states[2:], src - 2), src, dst, op_id)])
 
 
+COMPUTE_DTYPES = ("float32", "bfloat16")
+
+
 @gin.configurable(denylist=["op_list", "num_classes", "image_size", "in_channels"])
 class Supernet(tf.Module):
   """logits = supernet(images, architecture [2, 2, E]) for any architecture of the space.
 
   recompute_edges: the gradient runs each edge op again rather than keeping its inner
-    activations: 30% less peak memory for a third more weight-step time (BUILD_NOTES).
+    activations.
+  recompute_cells: the gradient runs each cell again, so only cell outputs are kept
+    through the forward pass. Both together hold the least memory; each costs
+    weight-step time (BUILD_NOTES, Performance).
+  compute_dtype: 'float32', or 'bfloat16' for mixed precision: the network computes in
+    bfloat16 from float32 weights, which stay float32 (as do the logits and the
+    batch-norm statistics); no loss scaling is needed, bfloat16 has float32's range.
   """
 
   def __init__(self, op_list, num_classes, image_size, in_channels, num_nodes=4, channels=20,
-               layers=8, recompute_edges=False, name="supernet"):
+               layers=8, recompute_edges=False, recompute_cells=False, compute_dtype="float32",
+               name="supernet"):
     super().__init__(name=name)
+    if compute_dtype not in COMPUTE_DTYPES:
+      raise UsageError(f"Supernet.compute_dtype = {compute_dtype!r}; expected one of "
+                       f"{COMPUTE_DTYPES}")
+    self.compute_dtype = tf.as_dtype(compute_dtype)
+    self.recompute_cells = recompute_cells
     self.op_list = ops.op_list(op_list)
     self.num_nodes = num_nodes
     self.skeleton = macro.cifar(channels, layers, (num_nodes, num_nodes), num_classes,
@@ -229,12 +237,23 @@ class Supernet(tf.Module):
 
   def __call__(self, images, architecture):
     architecture = tf.convert_to_tensor(architecture)
+    # An unknown batch size in the traced graph: with a static one, TensorFlow folds the
+    # zeros that gradients give untaken branches into constants of the batch's shape,
+    # kept for the life of the function (0.36 GB at batch 64, 1.5 GB at 256).
+    images = tf.compat.v1.placeholder_with_default(images, [None] + images.shape[1:])
+    images = tf.cast(images, self.compute_dtype)
     checks = arch_lib.check(architecture, self.num_nodes, len(self.op_list))
     with tf.control_dependencies(checks):
-      s0 = s1 = fn.batch_stat_norm(fn.conv(images, self.stem_kernel), self.stem_scale,
-                                   self.stem_offset)
+      stem = fn.conv(images, tf.cast(self.stem_kernel, images.dtype))
+      s0 = s1 = fn.batch_stat_norm(stem, self.stem_scale, self.stem_offset)
     for cell, slot in zip(self.cells, self.skeleton.cells):
-      s0, s1 = s1, cell(s0, s1, architecture[int(slot.reduction)])
-    pooled = tf.reduce_mean(s1, axis=[1, 2])
+      cell_architecture = architecture[int(slot.reduction)]
+      if self.recompute_cells:
+        output = recompute_lib.recomputed(
+            lambda s0, s1, cell=cell, arch=cell_architecture: cell(s0, s1, arch), s0, s1)
+      else:
+        output = cell(s0, s1, cell_architecture)
+      s0, s1 = s1, output
+    pooled = tf.reduce_mean(tf.cast(s1, tf.float32), axis=[1, 2])
     return tf.matmul(pooled, self.classifier_kernel) + self.classifier_bias
 
