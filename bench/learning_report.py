@@ -24,7 +24,6 @@ import gin
 
 from nat_tf import cli
 from nat_tf.search import runs
-from nat_tf.search import train_eval
 
 VARIANTS = {
     "quickstart": [],
@@ -33,6 +32,7 @@ VARIANTS = {
     "adjacency_gcn": ["CellEncoder.adjacency = 'gcn'"],
     "baseline_value_network": ["make_agent.baseline = 'value_network'"],
     "baseline_moving_average": ["make_agent.baseline = 'moving_average'"],
+    "bfloat16": ["Supernet.compute_dtype = 'bfloat16'"],
 }
 
 flags.DEFINE_string("data_dir", None, "TFDS data dir holding digits.")
@@ -60,12 +60,8 @@ def train(root_dir, run_bindings):
   if os.path.isfile(status) and json.load(open(status))["finished"]:
     return 0.0
   os.makedirs(root_dir, exist_ok=True)
-  gin.clear_config()
-  gin.parse_config_files_and_bindings(["gin/quickstart.gin"], run_bindings)
-  cli.write_config(root_dir)
   start = time.time()
-  train_eval.train_eval(root_dir)
-  gin.clear_config()
+  runs.train(root_dir, ["gin/quickstart.gin"], run_bindings)
   return time.time() - start
 
 
