@@ -85,6 +85,6 @@ def test_evaluator_scores_the_policies(digits_search):
 def test_accuracy_uses_every_held_out_image(digits_search):
   evaluator = policy_eval.PolicyEvaluator(digits_search, num_cells=3, batch_size=32)
   size = digits_search.splits.holdout_size
-  assert sum(int(labels.shape[0]) for _, labels in evaluator.batches) == size
-  accuracy = evaluator.accuracy(evaluator.inputs)
+  assert sum(int(labels.shape[0]) for _, labels in evaluator.holdout.batches) == size
+  accuracy = evaluator.holdout.accuracy(evaluator.inputs)
   assert np.all(np.abs(accuracy * size - np.round(accuracy * size)) < 1e-4)

@@ -1,46 +1,53 @@
-"""Supernet accuracy of whole genotypes on a search run's held-out split.
+"""Supernet accuracy of architectures and genotypes on a search run's held-out split.
 
-Derivation and the baselines choose among candidate architectures; choosing on
-the test split would make the reported accuracy of the chosen one optimistic, and
-choosing on the policy split would reward what the policy memorised. So every
-candidate is scored on `splits.holdout` (examples neither the supernet nor the
-policy trained on), with the evaluation transform, in stored order, with the same
-supernet weights, so candidates of one call differ only in their architecture.
+Derivation, the baselines and the held-out policy evaluation choose among or compare
+candidate architectures; choosing on the test split would make the reported accuracy
+of the chosen one optimistic, and choosing on the policy split would reward what the
+policy memorised. So every candidate is scored on `splits.holdout` (examples neither
+the supernet nor the policy trained on), on every one of its examples, with the
+evaluation transform, in stored order, with the same supernet weights, so candidates
+of one call differ only in their architecture.
 """
 
 import numpy as np
 import tensorflow as tf
 
 from nat_tf.data import pipeline
-from nat_tf.errors import UsageError
+from nat_tf.search import supernet_steps
 from nat_tf.search import transformations
 
 
 class HoldoutScorer:
-  """Called on a list of genotypes: their mean top-1 accuracy over the holdout batches."""
+  """Exact top-1 accuracies on the held-out split; called on genotypes, or `accuracy`
+  on architecture tensors."""
 
-  def __init__(self, search):
+  def __init__(self, search, batch_size=None):
+    """`batch_size`: held-out images per supernet call (default: the search's batch
+    size); the last batch may be smaller. Batch-norm uses batch statistics, as in search."""
     self.search = search
-    self.batches = search.splits.holdout_size // search.batch_size
-    if not self.batches:
-      raise UsageError(f"the held-out split has {search.splits.holdout_size} examples, fewer "
-                       f"than one batch of {search.batch_size}; raise "
-                       "search_splits.holdout_fraction or lower SearchSetup.batch_size")
-    self._score = tf.function(search.scorer, autograph=False, reduce_retracing=True)
+    self.examples = search.splits.holdout_size  # never 0: search_splits refuses that
+    data = pipeline.batches(search.splits.holdout, search.info,
+                            min(batch_size or search.batch_size, self.examples),
+                            training=False, drop_remainder=False)
+    self.batches = list(search.strategy.experimental_distribute_dataset(data))
+    # A global batch size of 1 makes the Scorer return counts, exact for any batch size.
+    self._correct = tf.function(supernet_steps.Scorer(search.supernet, search.strategy, 1),
+                                autograph=False, reduce_retracing=True)
 
   def __call__(self, genotypes):
     """Accuracies [len(genotypes)]; a genotype the policy can't encode raises UsageError."""
-    search = self.search
-    architectures = tf.constant(np.stack([transformations.encode(g, search.transformer)
-                                          for g in genotypes]))
-    data = pipeline.batches(search.splits.holdout, search.info, search.batch_size,
-                            training=False)
-    total = tf.zeros([len(genotypes)])
-    for images, labels in search.strategy.experimental_distribute_dataset(data):
-      total += self._score(images, labels, architectures)
-    return (total / self.batches).numpy()
+    return self.accuracy(np.stack([transformations.encode(g, self.search.transformer)
+                                   for g in genotypes]))
 
-  @property
-  def examples(self):
-    """How many held-out examples each score reads (whole batches only)."""
-    return self.batches * self.search.batch_size
+  def accuracy(self, architectures):
+    """Top-1 accuracy [M] of architectures [M, 2, 2, E] on the whole held-out split.
+
+    Each distinct architecture is scored once (a forward pass is deterministic on
+    fixed images), so unchanged cells and repeated transformations cost nothing.
+    """
+    architectures = np.asarray(architectures)
+    unique, inverse = np.unique(architectures.reshape(len(architectures), -1), axis=0,
+                                return_inverse=True)
+    unique = tf.constant(unique.reshape((-1,) + architectures.shape[1:]))
+    correct = tf.add_n([self._correct(images, labels, unique) for images, labels in self.batches])
+    return (correct.numpy() / self.examples)[inverse.reshape(-1)]

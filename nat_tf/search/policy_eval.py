@@ -25,12 +25,11 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
-from nat_tf.data import pipeline
 from nat_tf.nn import architecture as arch_lib
 from nat_tf.rl import control_policies
 from nat_tf.rl import environment
+from nat_tf.search import holdout
 from nat_tf.search import placement
-from nat_tf.search import supernet_steps
 
 CELLS_SEED = 2_019_000_001  # held-out cells; a run draws its inputs from SearchSetup.seed + 1
 POLICIES = ("greedy", "sampling", "uniform", "keep", "placement")
@@ -69,36 +68,16 @@ class PolicyEvaluator:
   """Scores transformations of `num_cells` fixed random input cells on the held-out split."""
 
   def __init__(self, search, num_cells=200, cells_seed=CELLS_SEED, batch_size=256):
-    """`batch_size`: held-out images per supernet call; every held-out image is used
-    (the last batch may be smaller). Batch-norm uses batch statistics, as in search."""
+    """`batch_size`: held-out images per supernet call (holdout.HoldoutScorer)."""
     self.search = search
     self.op_list = search.action_space.op_list
     self.inputs = arch_lib.random(tf.random.Generator.from_seed(cells_seed), num_cells,
                                   search.transformer.num_nodes, self.op_list)
     self.time_step = ts.restart(search.transformer.observe(self.inputs), num_cells)
-    data = pipeline.batches(search.splits.holdout, search.info,
-                            min(batch_size, search.splits.holdout_size), training=False,
-                            drop_remainder=False)
-    self.batches = list(search.strategy.experimental_distribute_dataset(data))
-    # A global batch size of 1 makes the Scorer return counts, exact for any batch size.
-    self._correct = tf.function(supernet_steps.Scorer(search.supernet, search.strategy, 1),
-                                autograph=False, reduce_retracing=True)
+    self.holdout = holdout.HoldoutScorer(search, batch_size)
     skeleton = search.supernet.skeleton
     self._costs = {metric: environment.CellCost(self.op_list, skeleton, metric)
                    for metric in ("madds", "params")}
-
-  def accuracy(self, architectures):
-    """Top-1 accuracy [M] of architectures [M, 2, 2, E] on the whole held-out split.
-
-    Each distinct architecture is scored once (a forward pass is deterministic on
-    fixed images), so unchanged cells and repeated transformations cost nothing.
-    """
-    architectures = np.asarray(architectures)
-    unique, inverse = np.unique(architectures.reshape(len(architectures), -1), axis=0,
-                                return_inverse=True)
-    unique = tf.constant(unique.reshape((-1,) + architectures.shape[1:]))
-    correct = tf.add_n([self._correct(images, labels, unique) for images, labels in self.batches])
-    return (correct.numpy() / self.search.splits.holdout_size)[inverse.reshape(-1)]
 
   def _relative_change(self, cell_cost, outputs):
     before = cell_cost(self.inputs)
@@ -108,7 +87,7 @@ class PolicyEvaluator:
     """{name: PolicyScore} of {name: actions [N, 2, E] on the input cells}; inputs and
     all outputs are scored in one pass."""
     outputs = {name: self.search.transformer.apply(self.inputs, a) for name, a in actions.items()}
-    accuracy = self.accuracy(tf.concat([self.inputs, *outputs.values()], axis=0))
+    accuracy = self.holdout.accuracy(tf.concat([self.inputs, *outputs.values()], axis=0))
     accuracy = accuracy.reshape(len(outputs) + 1, -1)
     return {name: self._policy_score(out, acc - accuracy[0])
             for (name, out), acc in zip(outputs.items(), accuracy[1:])}
