@@ -78,19 +78,10 @@ def tiny_run(digits_data_dir, tmp_path_factory):
   """A finished two-epoch search run folder (config.gin, checkpoints, policy export, the
   held-out evaluation of 8 cells), made in-process as bin/train makes it; treat it as
   read-only."""
-  import gin  # pylint: disable=import-outside-toplevel
-  from nat_tf import cli  # pylint: disable=import-outside-toplevel
-  from nat_tf.search import train_eval  # pylint: disable=import-outside-toplevel
+  from nat_tf.search import runs  # pylint: disable=import-outside-toplevel
   root_dir = str(tmp_path_factory.mktemp("tiny_run"))
-  gin.clear_config()
-  gin.parse_config(TINY_RUN + [f"SearchSetup.data_dir = '{digits_data_dir}'",
-                               "train_eval.evaluate_cells = 8"])
-  try:
-    cli.write_config(root_dir)
-    train_eval.train_eval(root_dir)
-    cli.write_operative_config(root_dir)
-  finally:
-    gin.clear_config()
+  runs.train(root_dir, bindings=TINY_RUN + [f"SearchSetup.data_dir = '{digits_data_dir}'",
+                                             "train_eval.evaluate_cells = 8"])
   return root_dir
 
 

@@ -13,9 +13,7 @@ Measured at these settings (BUILD_NOTES.md, bench/learning_report.py): madds -51
 import gin
 import pytest
 
-from nat_tf import cli
 from nat_tf.search import runs
-from nat_tf.search import train_eval
 
 SEEDS = (1, 2, 3)
 MADDS_CUT = -0.15
@@ -30,12 +28,8 @@ FASTER = [
 @pytest.mark.parametrize("seed", SEEDS)
 def test_greedy_policy_cuts_cost_and_beats_uniform(digits_data_dir, tmp_path, seed):
   bindings = [f"SearchSetup.data_dir = '{digits_data_dir}'", f"SearchSetup.seed = {seed}"]
-  gin.clear_config()
-  gin.parse_config_files_and_bindings(["gin/quickstart.gin"], FASTER + bindings)
+  runs.train(str(tmp_path), ["gin/quickstart.gin"], FASTER + bindings)
   try:
-    cli.write_config(str(tmp_path))
-    train_eval.train_eval(str(tmp_path))
-    gin.clear_config()
     scores, _ = runs.evaluate(str(tmp_path), bindings)
   finally:
     gin.clear_config()

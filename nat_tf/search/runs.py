@@ -1,16 +1,34 @@
-"""Reopening a search run from its folder: its gin config and its latest checkpoint.
+"""Search runs in this process: training one as bin/train does, and reopening one from
+its folder (its gin config and its latest checkpoint).
 
 Derivation, export and the baselines rebuild exactly the SearchSetup a run trained
 (from `config.gin`, written when the run started) and restore its weights, so they
 work on finished and unfinished runs alike.
 """
 
+import gin
+
 from nat_tf import cli
 from nat_tf.errors import UsageError
 from nat_tf.search import checkpoints
 from nat_tf.search import policy_eval
 from nat_tf.search import setup as setup_lib
-from nat_tf.search import train_eval  # pylint: disable=unused-import; config.gin binds it
+from nat_tf.search import train_eval
+
+
+def train(root_dir, gin_files=(), bindings=()):
+  """bin/train's job in this process, for tests and reports: a fresh gin config from
+  `gin_files` and `bindings`, saved in `root_dir` before the run, the operative one
+  after; returns train_eval's result. The gin config is cleared afterwards."""
+  gin.clear_config()
+  try:
+    gin.parse_config_files_and_bindings(list(gin_files), list(bindings))
+    cli.write_config(root_dir)
+    result = train_eval.train_eval(root_dir)
+    cli.write_operative_config(root_dir)
+    return result
+  finally:
+    gin.clear_config()
 
 
 def load(root_dir, bindings=(), checkpoint=None):
