@@ -47,6 +47,25 @@ def test_a_run_scores_its_policy_on_held_out_cells(tiny_run):
           f"null {greedy['nulled']:.2f}  accuracy {greedy['accuracy_change']:+.3f}") in text
 
 
+def _summaries(run_dir):
+  """{tag: [(step, value proto)]} of every event file under run_dir/summaries."""
+  found = {}
+  folder = os.path.join(run_dir, "summaries")
+  for name in sorted(os.listdir(folder)):
+    for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
+      for value in event.summary.value:
+        found.setdefault(value.tag, []).append((event.step, value))
+  return found
+
+
+def test_summaries_hold_the_rewards_and_each_new_transformation_of_the_target_once(tiny_run):
+  found = _summaries(tiny_run)
+  assert {"policy/reward_mean", "policy/entropy", "Losses/policy_gradient_loss"} <= set(found)
+  images = [value.tensor.string_val[2] for _, value in found["policy/transformed_target"]]
+  assert images and all(png.startswith(b"\x89PNG") for png in images)
+  assert all(a != b for a, b in zip(images, images[1:])), "an unchanged target was drawn again"
+
+
 EXPORTED_POLICY = textwrap.dedent("""
     import sys
     import numpy as np

@@ -112,6 +112,7 @@ class _Loop:
              + (epochs - warmup_epochs) * self.steps[checkpoints.POLICY])
     self.progress = progress.Progress(total, self.state.total_steps)
     self.nonfinite = 0
+    self.drawn = None  # the transformed target last drawn in this process
 
   def run(self):
     state = self.state
@@ -194,13 +195,21 @@ class _Loop:
 
   def _save(self):
     path = self.checkpointer.save()
+    self._draw_target()
+    logging.info("checkpoint %s (%s)", os.path.basename(path), self.state.status())
+
+  def _draw_target(self):
+    """The greedy transformation of the target as an image summary, when it differs from
+    the one last drawn: drawing took most of a checkpoint's time on small data sets."""
     transformed = transformations.transform(self.setup.agent.policy, self.setup.transformer,
                                             self.target)[0]
+    if transformed == self.drawn:
+      return
+    self.drawn = transformed
     image = diagram.comparison_image(self.target, transformed)
     tf.summary.image("policy/transformed_target",
                      tf.image.decode_png(diagram.png_bytes(image))[None],
                      step=self.state.total_steps)
-    logging.info("checkpoint %s (%s)", os.path.basename(path), self.state.status())
 
 
 def format_report(result):
