@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Does the main job learn? Train per variant and seed, evaluate on held-out cells, print tables.
+"""Does the main job learn? Train per input family, variant and seed, evaluate on held-out
+cells, print tables.
 
   python bench/learning_report.py --data_dir=/tmp/tfds_nat --root_dir=/tmp/learning \
-      --variants=quickstart,cost_weight_0 --seeds=1,2,3
+      --families=fully_concat,loose_end,enas,natpp --variants=quickstart --seeds=1,2,3
 
-Each run is bin/train's job done in-process (gin/quickstart.gin, the variant's
-bindings, SearchSetup.seed = seed) in <root_dir>/<variant>/seed_<seed>; a run that
-already finished there is only evaluated again. Evaluation: nat_tf.search.policy_eval
+Each run is bin/train's job done in-process (the family's quickstart gin file, the
+variant's bindings, SearchSetup.seed = seed) in <root_dir>/<family>/<variant>/seed_<seed>;
+a run that already finished there is only evaluated again. Evaluation: nat_tf.search.policy_eval
 (200 held-out random cells, the whole held-out split). Printed per run: the edge
 outcomes, mean accuracy change (and its spread over cells), mean relative change of
 multiply-adds and parameters, and mean reward, for every policy; then per variant
@@ -36,7 +37,8 @@ VARIANTS = {
 }
 
 flags.DEFINE_string("data_dir", None, "TFDS data dir holding digits.")
-flags.DEFINE_list("variants", ["quickstart", "cost_weight_0"], f"Any of {list(VARIANTS)}.")
+flags.DEFINE_list("families", ["fully_concat"], f"Any of {list(runs.QUICKSTARTS)}.")
+flags.DEFINE_list("variants", ["quickstart"], f"Any of {list(VARIANTS)}.")
 flags.DEFINE_list("seeds", ["1", "2", "3"], "SearchSetup.seed of each run.")
 flags.DEFINE_multi_string("bindings", [], "Extra gin bindings for every run.")
 FLAGS = flags.FLAGS
@@ -45,8 +47,8 @@ COLUMNS = ("kept", "skipped", "nulled", "accuracy_change", "accuracy_change_std"
            "madds_change", "params_change", "reward")
 
 
-def run_dir(variant, seed):
-  return os.path.join(FLAGS.root_dir, variant, f"seed_{seed}")
+def run_dir(family, variant, seed):
+  return os.path.join(FLAGS.root_dir, family, variant, f"seed_{seed}")
 
 
 def bindings(variant, seed):
@@ -54,36 +56,37 @@ def bindings(variant, seed):
   return data + VARIANTS[variant] + list(FLAGS.bindings) + [f"SearchSetup.seed = {seed}"]
 
 
-def train(root_dir, run_bindings):
+def train(root_dir, gin_file, run_bindings):
   """bin/train's job, in-process; returns the training wall time (0 if already finished)."""
   status = os.path.join(root_dir, "status.json")
   if os.path.isfile(status) and json.load(open(status))["finished"]:
     return 0.0
   os.makedirs(root_dir, exist_ok=True)
   start = time.time()
-  runs.train(root_dir, ["gin/quickstart.gin"], run_bindings)
+  runs.train(root_dir, [gin_file], run_bindings)
   return time.time() - start
 
 
 def table(rows):
-  header = "| variant | seed | policy | " + " | ".join(COLUMNS) + " |"
-  lines = [header, "|" + " --- |" * (len(COLUMNS) + 3)]
-  for variant, seed, name, summary in rows:
+  header = "| family | variant | seed | policy | " + " | ".join(COLUMNS) + " |"
+  lines = [header, "|" + " --- |" * (len(COLUMNS) + 4)]
+  for run, name, summary in rows:
     values = " | ".join(f"{summary[c]:+.3f}" if "change" in c or c == "reward"
                         else f"{summary[c]:.3f}" for c in COLUMNS)
-    lines.append(f"| {variant} | {seed} | {name} | {values} |")
+    lines.append(f"| {' | '.join(run)} | {name} | {values} |")
   return "\n".join(lines)
 
 
 def margins(results):
-  """Per variant and seed: greedy minus uniform and minus placement (accuracy change, reward)."""
-  lines = ["| variant | seed | greedy madds | greedy - uniform (acc) | greedy - placement (acc) "
-           "| greedy - placement (reward) | greedy reward | sampling reward |",
-           "|" + " --- |" * 8]
-  for (variant, seed), summaries in results.items():
+  """Per run: greedy minus uniform and minus placement (accuracy change, reward)."""
+  lines = ["| family | variant | seed | greedy madds | greedy - uniform (acc) "
+           "| greedy - placement (acc) | greedy - placement (reward) | greedy reward "
+           "| sampling reward |",
+           "|" + " --- |" * 9]
+  for run, summaries in results.items():
     greedy = summaries["greedy"]
     lines.append(
-        f"| {variant} | {seed} | {greedy['madds_change']:+.3f} "
+        f"| {' | '.join(run)} | {greedy['madds_change']:+.3f} "
         f"| {greedy['accuracy_change'] - summaries['uniform']['accuracy_change']:+.3f} "
         f"| {greedy['accuracy_change'] - summaries['placement']['accuracy_change']:+.3f} "
         f"| {greedy['reward'] - summaries['placement']['reward']:+.3f} "
@@ -94,24 +97,26 @@ def margins(results):
 def main():
   root = cli.root_dir()
   results, rows = {}, []
-  for variant in FLAGS.variants:
-    for seed in FLAGS.seeds:
-      folder = run_dir(variant, seed)
-      seconds = train(folder, bindings(variant, seed))
-      gin.clear_config()
-      scores, unplaced = runs.evaluate(folder, bindings(variant, seed))
-      summaries = {name: score.summary() for name, score in scores.items()}
-      results[(variant, seed)] = summaries
-      rows += [(variant, seed, name, summary) for name, summary in summaries.items()]
-      print(f"{variant} seed {seed}: trained in {seconds:.0f} s, {unplaced} unplaced changes",
-            flush=True)
-      print(table(rows[-len(summaries):]), flush=True)
+  for family in FLAGS.families:
+    for variant in FLAGS.variants:
+      for seed in FLAGS.seeds:
+        folder = run_dir(family, variant, seed)
+        seconds = train(folder, runs.QUICKSTARTS[family][0], bindings(variant, seed))
+        gin.clear_config()
+        scores, unplaced = runs.evaluate(folder, bindings(variant, seed))
+        summaries = {name: score.summary() for name, score in scores.items()}
+        run = (family, variant, seed)
+        results[run] = summaries
+        rows += [(run, name, summary) for name, summary in summaries.items()]
+        print(f"{family} {variant} seed {seed}: trained in {seconds:.0f} s, {unplaced} unplaced "
+              "changes", flush=True)
+        print(table(rows[-len(summaries):]), flush=True)
   print(table(rows))
   print()
   print(margins(results))
   with open(os.path.join(root, "report.json"), "w") as handle:
-    json.dump({f"{v}/seed_{s}": summaries for (v, s), summaries in results.items()}, handle,
-              indent=1)
+    json.dump({f"{f}/{v}/seed_{s}": summaries for (f, v, s), summaries in results.items()},
+              handle, indent=1)
 
 
 if __name__ == "__main__":

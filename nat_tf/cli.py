@@ -45,12 +45,17 @@ def parse_gin():
   for path in FLAGS.gin_file:
     if not os.path.isfile(path):
       fail(f"gin file {path!r} does not exist (--gin_file)")
-    # `include 'darts.gin'` inside a gin file is found next to that file.
-    gin.add_config_file_search_path(os.path.dirname(os.path.abspath(path)))
+  add_search_paths(FLAGS.gin_file)
   try:
     gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_bindings)
   except (ValueError, SyntaxError, KeyError, TypeError, ImportError) as error:
     fail(f"bad gin configuration: {_one_line(error)}")
+
+
+def add_search_paths(gin_files):
+  """Let `include 'darts.gin'` inside a gin file find the file next to it."""
+  for path in gin_files:
+    gin.add_config_file_search_path(os.path.dirname(os.path.abspath(path)))
 
 
 def required(name):

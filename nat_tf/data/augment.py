@@ -5,7 +5,7 @@ TF's stateless random ops, so an example's crop, flip and jitter depend only on
 that seed, never on how many ops ran before or in which thread: the pipeline can
 rebuild an epoch exactly.
 
-CIFAR family (CIFAR-10/100, digits): zero padding and a random crop back to the
+CIFAR family (CIFAR-10/100, digits, mnist5k): zero padding and a random crop back to the
 stored size, a horizontal flip where the dataset allows it, normalisation with
 the dataset's mean/std, then optional cutout (DARTS' order). ImageNet: random
 resized crop, flip, colour jitter, normalisation; evaluation resizes the shorter

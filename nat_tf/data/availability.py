@@ -23,7 +23,7 @@ DOWNLOAD_URLS = {
     "cifar100": "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
 }
 _ALTERNATIVES = ("point gin `default_data_dir.path` at the data dir that holds it, "
-                 "or use the bundled offline dataset 'digits'")
+                 "or use a bundled offline dataset ('digits', 'mnist5k')")
 
 
 @gin.configurable

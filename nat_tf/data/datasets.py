@@ -1,8 +1,8 @@
 """The datasets NAT runs on: their facts, and their raw examples from TFDS.
 
-Every dataset goes through tensorflow-datasets, the bundled `digits` included, so
-search and final training read the same way whether the data is CIFAR-10 on a
-GPU machine or digits on a laptop without internet.
+Every dataset goes through tensorflow-datasets, the bundled `digits` and `mnist5k`
+included, so search and final training read the same way whether the data is
+CIFAR-10 on a GPU machine or digits on a laptop without internet.
 """
 
 import dataclasses
@@ -16,6 +16,7 @@ from tensorflow_datasets.core import constants as tfds_constants
 
 from nat_tf.data import availability
 from nat_tf.data import digits
+from nat_tf.data import mnist5k
 from nat_tf.errors import UsageError
 from nat_tf.space.ops import did_you_mean
 
@@ -54,7 +55,7 @@ _CIFAR = dict(image_size=32, channels=3, train_split="train", test_split="test",
               family="cifar", crop_padding=4, random_flip=True, cache_in_memory=True)
 
 # CIFAR-100 and ImageNet statistics are the ones their community uses (computed on
-# the training sets); digits' come from its 1,500 training images (test_data_digits checks).
+# the training sets); the bundled datasets' come from their training images (tests check).
 _FIXED = {
     "cifar10": DatasetInfo("cifar10", num_classes=10, mean=(0.4914, 0.4822, 0.4465),
                            std=(0.2470, 0.2435, 0.2616), **_CIFAR),
@@ -64,7 +65,13 @@ _FIXED = {
                              mean=(0.3055,), std=(0.3759,), train_split="train",
                              test_split="test", family="cifar", crop_padding=1,
                              random_flip=False, cache_in_memory=True),
+    # CIFAR's 4-pixel crop padding scaled to 28x28 (3.5), rounded down; no flips, as digits.
+    mnist5k.NAME: DatasetInfo(mnist5k.NAME, image_size=28, channels=1, num_classes=10,
+                              mean=(0.1311,), std=(0.3084,), train_split="train",
+                              test_split="test", family="cifar", crop_padding=3,
+                              random_flip=False, cache_in_memory=True),
 }
+BUNDLED = {dataset.name: dataset for dataset in (digits.DATASET, mnist5k.DATASET)}
 IMAGENET = "imagenet2012"
 ALIASES = {"imagenet": IMAGENET}
 NAMES = tuple(_FIXED) + (IMAGENET,)
@@ -82,7 +89,7 @@ def info(name, imagenet_image_size=224):
                        train_split="train", test_split="validation", family="imagenet",
                        crop_padding=0, random_flip=True, cache_in_memory=False)
   raise UsageError(f"unknown dataset {name!r}{did_you_mean(name, NAMES)}; choose one of "
-                   f"{', '.join(NAMES)} (digits is bundled and works offline)")
+                   f"{', '.join(NAMES)} (digits and mnist5k are bundled and work offline)")
 
 
 @gin.configurable
@@ -102,7 +109,7 @@ def load(name, split, data_dir=None):
   """Raw examples of one split, in stored order: (uint8 image [H, W, C], int32 label).
 
   Fails within seconds with a UsageError if the data is not prepared and cannot be
-  prepared now; `digits` is written into the data dir on first use.
+  prepared now; a bundled dataset is written into the data dir on first use.
   """
   return decode(info(name), load_encoded(name, split, data_dir))
 
@@ -114,8 +121,8 @@ def load_encoded(name, split, data_dir=None):
   if split not in splits:
     raise UsageError(f"dataset {facts.name!r} has no split {split!r}; choose one of {splits}")
   data_dir = resolve_data_dir(data_dir)
-  if facts.name == digits.NAME:
-    digits.prepare(data_dir)
+  if facts.name in BUNDLED:
+    BUNDLED[facts.name].prepare(data_dir)
   builder = availability.prepared_builder(facts.name, data_dir)
   examples = builder.as_dataset(split=split, shuffle_files=False,
                                 decoders={"image": tfds.decode.SkipDecoding()})

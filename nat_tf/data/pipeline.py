@@ -34,7 +34,7 @@ def batches(dataset, info, batch_size, training, seed=1234, epoch=0,
   training: shuffle and augment (with `cutout` > 0: cutout of that length);
   otherwise keep the input order, centre-crop ImageNet and only normalise.
   shuffle_buffer: examples in the shuffle buffer; None means the whole dataset
-  when it is cached in memory (CIFAR, digits), else 10,000.
+  when it is cached in memory (CIFAR, the bundled datasets), else 10,000.
   The result knows its length (steps per epoch).
   """
   if not (isinstance(batch_size, int) and batch_size > 0):

@@ -15,6 +15,15 @@ from nat_tf.search import policy_eval
 from nat_tf.search import setup as setup_lib
 from nat_tf.search import train_eval
 
+# Per input family: its quickstart gin file (from the repository root, on the bundled
+# digits) and the catalogue inputs a transformer trained with it can take.
+QUICKSTARTS = {
+    "fully_concat": ("gin/quickstart.gin", ("DARTS_V1", "DARTS_V2")),
+    "loose_end": ("gin/quickstart_loose_end.gin", ("VGG", "ResBlock", "MobileNetV2")),
+    "enas": ("gin/quickstart_enas.gin", ("ENAS",)),
+    "natpp": ("gin/quickstart_natpp.gin", ("DARTS_V1", "DARTS_V2")),
+}
+
 
 def train(root_dir, gin_files=(), bindings=()):
   """bin/train's job in this process, for tests and reports: a fresh gin config from
@@ -22,6 +31,7 @@ def train(root_dir, gin_files=(), bindings=()):
   after; returns train_eval's result. The gin config is cleared afterwards."""
   gin.clear_config()
   try:
+    cli.add_search_paths(gin_files)
     gin.parse_config_files_and_bindings(list(gin_files), list(bindings))
     cli.write_config(root_dir)
     result = train_eval.train_eval(root_dir)

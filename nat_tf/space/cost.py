@@ -172,8 +172,8 @@ def skeleton(genotype, dataset="cifar10", channels=None, layers=None, **kwargs):
 def _cifar_like(dataset):
   """Image shape and classes of a dataset laid out on a CIFAR skeleton."""
   if dataset not in macro.DATASETS:
-    raise UsageError(f"unknown dataset {dataset!r} for the cost model; choose cifar10, cifar100, "
-                     "digits or imagenet")
+    raise UsageError(f"unknown dataset {dataset!r} for the cost model; choose one of "
+                     f"{', '.join(macro.DATASETS)} or imagenet")
   return macro.DATASETS[dataset]
 
 
@@ -186,7 +186,7 @@ def network_skeleton(genotype, network=DARTS, dataset="cifar10", channels=None, 
                      "widths and depth; leave them unset")
   if dataset == "imagenet":
     raise UsageError(f"the hand-crafted {network} network is laid out for CIFAR-sized images; "
-                     "choose cifar10, cifar100 or digits")
+                     f"choose one of {', '.join(macro.DATASETS)}")
   return handcrafted.skeleton(network, genotype, **_cifar_like(dataset))
 
 

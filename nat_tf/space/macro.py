@@ -21,7 +21,8 @@ UNUSED = "unused"  # only null edges leave it: no weights, never read
 
 # Image shape and class count of each dataset, over the skeletons' defaults.
 DATASETS = {"cifar10": {}, "cifar100": {"num_classes": 100},
-            "digits": {"image_size": 8, "in_channels": 1}}
+            "digits": {"image_size": 8, "in_channels": 1},
+            "mnist5k": {"image_size": 28, "in_channels": 1}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,7 +145,7 @@ def _check(channels, layers, multipliers):
 
 def cifar(channels=36, layers=20, multipliers=(4, 4), num_classes=10, image_size=32, in_channels=3,
           stem_multiplier=3):
-  """DARTS NetworkCIFAR; also used for the bundled 8x8 digits.
+  """DARTS NetworkCIFAR; also used for the bundled 8x8 digits and 28x28 mnist5k.
 
   `multipliers` are the concat lengths of the (normal, reduce) cells.
   """
