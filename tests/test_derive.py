@@ -14,6 +14,7 @@ from nat_tf.evaluate import diagram
 from nat_tf.rl import environment
 from nat_tf.search import derive
 from nat_tf.space import catalogue
+from nat_tf.space import genotype as genotype_lib
 from nat_tf.space import genotype_format
 from nat_tf.space import transform
 
@@ -24,12 +25,13 @@ def candidate(source, accuracy, madds, params=0):
   return derive.Candidate(source, DARTS, accuracy, params, madds)
 
 
-def test_accuracy_rule_keeps_the_most_accurate_transformation_and_ties_go_to_the_cheaper():
-  original = candidate("input", 0.9, 100)
+def test_accuracy_rule_keeps_the_most_accurate_candidate_and_ties_go_to_the_cheaper():
   transformed = [candidate("a", 0.5, 10), candidate("b", 0.8, 60), candidate("c", 0.8, 50)]
-  assert derive.Selection("accuracy")(original, transformed).source == "c"
-  with pytest.raises(UsageError, match="needs a transformed candidate"):
-    derive.Selection("accuracy")(original, [])
+  assert derive.Selection("accuracy")(candidate("input", 0.7, 100), transformed).source == "c"
+  assert derive.Selection("accuracy")(candidate("input", 0.8, 40), transformed).source == "input"
+  # The input is a candidate: a worse transformation is never kept.
+  assert derive.Selection("accuracy")(candidate("input", 0.9, 100), transformed).source == "input"
+  assert derive.Selection("accuracy")(candidate("input", 0.9, 100), []).source == "input"
 
 
 def test_cheapest_within_tolerance_may_keep_the_input():
@@ -76,7 +78,8 @@ def test_bin_derive_writes_genotype_costs_and_diagram(tiny_run, tmp_path):
   record = json.load(open(os.path.join(output, "derivation.json")))
   transformed = record["candidates"]
   assert [c["source"] for c in transformed] == ["greedy"] + [f"sample {i}" for i in range(1, 11)]
-  assert record["chosen"]["accuracy"] == max(c["accuracy"] for c in transformed)
+  assert record["chosen"]["accuracy"] == max(c["accuracy"] for c in transformed + [record["input"]])
+  assert record["chosen"]["accuracy"] >= record["input"]["accuracy"]
   assert record["chosen"]["genotype"] == genotype_format.to_literal(derived)
   assert record["holdout_examples"] == 90  # every held-out example (test_data_splits)
 
@@ -116,12 +119,42 @@ NAONET_OPS_ON_4_NODES = ("Genotype(normal=[('conv_1x3_3x1', 0, 2), ('skip_connec
 
 def test_derive_refuses_ops_outside_the_policy_vocabulary(tiny_search):
   policies = derive.run_policies(tiny_search)
-  for genotype, op in ((genotype_format.parse(NAONET_OPS_ON_4_NODES), "conv_1x3_3x1"),
-                       (catalogue.get("MobileNetV2"), "conv_1x1")):
-    with pytest.raises(UsageError, match=f"operation '{op}' is not in the fully_concat op list"):
-      derive.derive(tiny_search, genotype, policies)
+  with pytest.raises(UsageError, match="operation 'conv_1x3_3x1' is not in the fully_concat op"):
+    derive.derive(tiny_search, genotype_format.parse(NAONET_OPS_ON_4_NODES), policies)
   with pytest.raises(UsageError, match="5 intermediate nodes"):
     derive.derive(tiny_search, catalogue.get("ENAS"), policies)
+
+
+@pytest.mark.parametrize("block", ["VGG", "ResBlock", "MobileNetV2"])
+def test_bin_derive_refuses_a_block_whose_output_the_run_cannot_score(tiny_run, tmp_path, block):
+  output = tmp_path / block
+  result = run_bin("derive", f"--run_dir={tiny_run}", f"--genotype={block}",
+                   f"--output_dir={output}")
+  assert result.returncode == 2
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: the normal cell outputs nodes [5], but a transformer over the "
+                         "fully_concat op list scores cells that output every intermediate node")
+  assert "gin/quickstart_loose_end.gin" in last and not output.exists()
+
+
+def test_a_cell_that_outputs_another_rule_is_refused_naming_both_rules(tiny_search):
+  darts = catalogue.get("DARTS_V2")
+  odd = darts.replace(normal=genotype_lib.Cell(darts.normal.edges, (2, 5)))
+  with pytest.raises(UsageError, match=r"no transformer scores such a cell: its concat must be "
+                                       r"every intermediate node \[2, 3, 4, 5\] or its loose ends"):
+    derive.derive(tiny_search, odd, derive.run_policies(tiny_search))
+
+
+def test_dead_outputs_are_found_through_chains_of_null_edges_and_warned_about():
+  vgg = catalogue.get("VGG")
+  assert vgg.normal.dead_outputs() == ()
+  cut = vgg.normal.with_ops(["null", "null", "null", "conv_3x3", "null", "conv_3x3", "null",
+                             "skip_connect"])  # node 2 dead, so 3, 4 and the output 5 too
+  assert cut.dead_outputs() == (5,)
+  assert vgg.replace(normal=cut).normal.dead_outputs() == (5,)
+  warnings = derive.dead_output_warnings(vgg.replace(normal=cut))
+  assert len(warnings) == 1 and "normal cell outputs node(s) [5]" in warnings[0]
+  assert not derive.dead_output_warnings(vgg)
 
 
 def test_exported_policies_derive_as_the_run_and_a_seed_repeats_them(tiny_search, tiny_run):

@@ -163,8 +163,9 @@ def test_bad_configuration_exits_2_with_one_line(args, message, digits_data_dir,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("gin_file", ["gin/enas.gin", "gin/natpp_darts.gin"])
-def test_enas_and_natpp_configurations_train_on_digits(gin_file, digits_data_dir, tmp_path):
+@pytest.mark.parametrize("gin_file", ["gin/loose_end.gin", "gin/enas.gin", "gin/natpp_darts.gin"])
+def test_loose_end_enas_and_natpp_configurations_train_on_digits(gin_file, digits_data_dir,
+                                                                 tmp_path):
   """The shipped gin files, shrunk and pointed at digits, run end to end."""
   small = ["SearchSetup.dataset = 'digits'", f"SearchSetup.data_dir = '{digits_data_dir}'",
            "Supernet.channels = 4", "Supernet.layers = 3", "CellEncoder.features = 16",

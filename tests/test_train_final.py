@@ -81,3 +81,20 @@ def test_protocol_gin_files_hold_nat_spec_7(name, values):
     assert gin.query_parameter("build_network.auxiliary") is True
   finally:
     gin.clear_config()
+
+
+@pytest.mark.parametrize("gin_file, genotype, data, test_examples", [
+    ("gin/train_final_digits.gin", "ResBlock", "digits_data_dir", 297),  # node 0 read by nulls only
+    ("gin/train_final_mnist5k.gin", "DARTS_V2", "mnist5k_data_dir", 1000),
+])
+def test_a_block_and_the_mnist5k_protocol_train(request, tmp_path, gin_file, genotype, data,
+                                                test_examples):
+  data_dir = request.getfixturevalue(data)
+  gin.parse_config_files_and_bindings([gin_file],
+                                      FINAL_RUN + [f"train_final.data_dir = '{data_dir}'"])
+  try:
+    report = train_final.train_final(str(tmp_path), catalogue.get(genotype))
+  finally:
+    gin.clear_config()
+  assert (report["steps"], report["test_examples"]) == (3, test_examples)
+  assert 0.0 <= report["top1"] <= 1.0

@@ -96,7 +96,10 @@ class Trainer(tf.Module):
       if auxiliary is not None:
         per_example += self.auxiliary_weight * self._loss(labels, auxiliary)
       loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
-    grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+    # Zeros for weights the loss does not reach: a cell input that only null edges read
+    # keeps DARTS' preprocessing (and its cost, as the reference's network does) unused.
+    grads = [tf.convert_to_tensor(g) for g in
+             tape.gradient(loss, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)]
     grads = tf.distribute.get_replica_context().all_reduce(SUM, grads)
     return loss, _correct(logits, labels), grads
 

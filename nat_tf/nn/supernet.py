@@ -218,7 +218,7 @@ class Supernet(tf.Module):
         name="stem_kernel")
     self.stem_scale = tf.Variable(tf.ones([stem.c_out]), name="stem_scale")
     self.stem_offset = tf.Variable(tf.zeros([stem.c_out]), name="stem_offset")
-    loose_end = self.op_list is ops.LOOSE_END
+    loose_end = ops.outputs_loose_ends(self.op_list)
     shared = {}
 
     def edge_ops(channels, stride):

@@ -4,11 +4,14 @@ The greedy transformation and K sampled ones are scored with the run's supernet
 on the held-out split (never the test split, which only reports a finished
 network), together with the input, and one is kept by a gin-bound rule:
 
-- 'accuracy' (the reference): the transformed candidate of highest supernet
-  accuracy, ties going to the cheaper one;
-- 'cheapest_within': the cheapest candidate, the input included, whose accuracy
-  is at most `tolerance` below the input's, so the answer can be "no change"
-  (for a user who wants a smaller network at no loss).
+- 'accuracy': the candidate of highest supernet accuracy, ties going to the
+  cheaper one;
+- 'cheapest_within': the cheapest candidate whose accuracy is at most `tolerance`
+  below the input's (for a user who wants a smaller network at a known loss).
+The input is a candidate under both rules, so the answer can be "no change" and the
+kept architecture is never less accurate on the held-out split than the input (the
+reference kept the best transformed one even when it was worse). A kept cell with an
+output node that only null edges feed is reported with a warning.
 
 Valid actions never add cost to an edge; the chosen network's whole cost (DARTS
 skeleton, CIFAR and ImageNet settings, as bin/cost reports it) is checked again
@@ -19,6 +22,7 @@ import dataclasses
 import os
 from typing import Tuple
 
+from absl import logging
 import gin
 import tensorflow as tf
 
@@ -68,6 +72,7 @@ class Derivation:
   def as_dict(self):
     return {"rule": self.rule, "holdout_examples": self.holdout_examples,
             "input": self.original.as_dict(), "chosen": self.chosen.as_dict(),
+            "warnings": dead_output_warnings(self.chosen.genotype),
             "candidates": [c.as_dict() for c in self.candidates]}
 
 
@@ -118,12 +123,11 @@ class Selection:
     return f"cheapest ({self.cost_metric}) within {self.tolerance:g} of the input's accuracy"
 
   def __call__(self, original, transformed):
+    candidates = (original, *transformed)
     if self.rule == "accuracy":
-      if not transformed:
-        raise UsageError("Selection.rule 'accuracy' needs a transformed candidate")
-      return max(transformed, key=lambda c: (c.accuracy, -getattr(c, self.cost_metric)))
+      return max(candidates, key=lambda c: (c.accuracy, -getattr(c, self.cost_metric)))
     floor = original.accuracy - self.tolerance - _EPSILON
-    eligible = [c for c in (original, *transformed) if c.accuracy >= floor]
+    eligible = [c for c in candidates if c.accuracy >= floor]
     return min(eligible, key=lambda c: (getattr(c, self.cost_metric), -c.accuracy))
 
 
@@ -153,7 +157,16 @@ def derive(search, genotype, policies):
   selection = Selection()
   chosen = selection(original, transformed)
   cost_comparison(genotype, chosen.genotype)
+  for warning in dead_output_warnings(chosen.genotype):
+    logging.warning("%s", warning)
   return Derivation(original, tuple(transformed), chosen, str(selection), scorer.examples)
+
+
+def dead_output_warnings(genotype):
+  """One line per cell of `genotype` with an output node that only null edges feed."""
+  return [f"warning: the kept {name} cell outputs node(s) {list(cell.dead_outputs())} that "
+          "only null edges feed: they contribute nothing that depends on the cell's inputs"
+          for name, cell in genotype.cells.items() if cell.dead_outputs()]
 
 
 def run_policies(search, policy_dir=None):

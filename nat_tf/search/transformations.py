@@ -12,6 +12,15 @@ from tf_agents.trajectories import time_step as ts
 
 from nat_tf.errors import UsageError
 from nat_tf.nn import architecture as arch_lib
+from nat_tf.space import ops
+
+
+# Which transformers score cells that output their loose ends / every intermediate node.
+_FAMILY_HINTS = {"its loose ends": "a loose-end transformer (gin/quickstart_loose_end.gin for 4 "
+                                   "nodes, gin/quickstart_enas.gin for 5; gin/loose_end.gin "
+                                   "and gin/enas.gin on CIFAR-10)",
+                 "every intermediate node": "a fully-concat transformer (gin/quickstart.gin or "
+                                            "gin/quickstart_natpp.gin; gin/darts.gin on CIFAR-10)"}
 
 
 def encode(genotype, transformer):
@@ -20,7 +29,27 @@ def encode(genotype, transformer):
     raise UsageError(f"the genotype has {genotype.num_nodes} intermediate nodes per cell but the "
                      f"policy was trained on {transformer.num_nodes}; train a transformer with "
                      f"Supernet.num_nodes = {genotype.num_nodes} (e.g. gin/enas.gin for 5)")
-  return arch_lib.from_genotype(genotype, transformer.action_space.op_list)
+  op_list = transformer.action_space.op_list
+  _check_output_rule(genotype, ops.outputs_loose_ends(op_list), op_list.name)
+  return arch_lib.from_genotype(genotype, op_list)
+
+
+def _check_output_rule(genotype, loose_ends, op_list_name):
+  """The supernet scores a cell's output by its op list's rule (every node, or the loose
+  ends), so a genotype with another concat would be scored as a different cell."""
+  for name, cell in genotype.cells.items():
+    rules = {"its loose ends": cell.loose_ends(), "every intermediate node": cell.all_nodes()}
+    rule = "its loose ends" if loose_ends else "every intermediate node"
+    if tuple(cell.concat) == rules[rule]:
+      continue
+    followed = [other for other, nodes in rules.items() if tuple(cell.concat) == nodes]
+    fix = (f"use {_FAMILY_HINTS[followed[0]]}" if followed else
+           "no transformer scores such a cell: its concat must be every intermediate node "
+           f"{list(rules['every intermediate node'])} or its loose ends "
+           f"{list(rules['its loose ends'])}")
+    raise UsageError(f"the {name} cell outputs nodes {list(cell.concat)}, but a transformer over "
+                     f"the {op_list_name} op list scores cells that output {rule} "
+                     f"({list(rules[rule])} here); {fix}")
 
 
 def actions(policy, transformer, architectures):

@@ -59,6 +59,24 @@ class Cell:
     used = set(self.sources)
     return tuple(t for t in range(2, self.num_nodes + 2) if t not in used)
 
+  def reads(self, node):
+    """Whether a live (non-null) edge reads `node`."""
+    return any(edge.src == node and edge.op != ops.NULL for edge in self.edges)
+
+  def all_nodes(self):
+    """Every intermediate node (DARTS-style output)."""
+    return tuple(range(2, self.num_nodes + 2))
+
+  def dead_outputs(self):
+    """Output nodes whose every input is null, directly or through other such nodes: what
+    they add to the cell's output does not depend on the cell's inputs."""
+    dead = set()
+    for node in self.all_nodes():
+      inputs = self.edges[2 * (node - 2):2 * (node - 1)]  # edges are sorted by target
+      if all(e.op == ops.NULL or e.src in dead for e in inputs):
+        dead.add(node)
+    return tuple(node for node in self.concat if node in dead)
+
 
 @dataclasses.dataclass(frozen=True)
 class Genotype:

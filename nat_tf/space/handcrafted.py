@@ -79,11 +79,6 @@ def layout(name):
   return LAYOUTS[name]
 
 
-def _reads(cell, node):
-  """Whether any non-null edge of `cell` reads `node`."""
-  return any(edge.src == node and edge.op != ops.NULL for edge in cell.edges)
-
-
 def _adaptation(read, c_in, c_out, halve):
   if not read:
     return macro.UNUSED
@@ -97,8 +92,8 @@ def _preprocess_rule(genotype):
 
   def kinds(c_prev_prev, c_prev, channels, reduction, reduction_prev):
     cell = genotype.reduce if reduction else genotype.normal
-    return (_adaptation(_reads(cell, 0), c_prev_prev, channels, reduction_prev),
-            _adaptation(_reads(cell, 1), c_prev, channels, False))
+    return (_adaptation(cell.reads(0), c_prev_prev, channels, reduction_prev),
+            _adaptation(cell.reads(1), c_prev, channels, False))
 
   return kinds
 

@@ -118,6 +118,13 @@ def check_known(op):
     raise UsageError(f"unknown operation {op!r}{did_you_mean(op, KNOWN_OPS)}")
 
 
+def outputs_loose_ends(op_list_or_name):
+  """Whether cells over this op list output their loose ends (ENAS, the hand-crafted
+  blocks) rather than every intermediate node (DARTS): the reference ties the output
+  rule to the op list, and so does the supernet here."""
+  return op_list(op_list_or_name).name == LOOSE_END.name
+
+
 def op_list(name_or_list):
   """An OpList from its name ('fully_concat', 'loose_end', 'natpp') or itself."""
   if isinstance(name_or_list, OpList):
