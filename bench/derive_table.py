@@ -7,10 +7,11 @@
 For every family given (a finished bin/train run of its quickstart gin file,
 nat_tf.search.runs.QUICKSTARTS) and every catalogue input of that family, bin/derive's
 job runs in-process into <root_dir>/<family>/<input> (genotype, cost.json, cells.png,
-derivation.json). Printed per input: edges changed, the held-out supernet accuracy of
-the input and of the kept candidate, and parameters and multiply-adds before and after
-on the CIFAR DARTS network (C=36, L=20) and, for a hand-crafted block, on the network it
-belongs to. The rows go to <root_dir>/derive_table.json as well.
+derivation.json). Printed per input: the candidate kept, edges changed, the held-out
+supernet accuracy of the input and of the kept candidate, and parameters and
+multiply-adds before and after on every network derivation checks (the CIFAR DARTS
+network at C=36, L=20, and for a hand-crafted block the networks built of it). The rows
+go to <root_dir>/derive_table.json as well.
 """
 
 import json
@@ -22,41 +23,21 @@ from nat_tf import cli
 from nat_tf.search import derive
 from nat_tf.search import runs
 from nat_tf.space import catalogue
-from nat_tf.space import cost
-from nat_tf.space import handcrafted
 
 flags.DEFINE_string("data_dir", None, "TFDS data dir holding digits.")
 flags.DEFINE_list("runs", [], "family=run_dir pairs; families: " + ", ".join(runs.QUICKSTARTS))
 FLAGS = flags.FLAGS
 
-# The first published network built of each hand-crafted block (resnet20 for ResBlock).
-BLOCK_NETWORKS = {}
-for _network, _layout in handcrafted.LAYOUTS.items():
-  BLOCK_NETWORKS.setdefault(_layout.block, _network)
-
-
-def costs(before, after, network):
-  """(params before, after, madds before, after) on `network`."""
-  old, new = (cost.report(g, "cifar10", network=network) for g in (before, after))
-  return old["params"], new["params"], old["madds"], new["madds"]
-
 
 def row(family, name, derivation):
   before, after = derivation.original.genotype, derivation.chosen.genotype
-  result = {"family": family, "input": name, "kept": derivation.chosen.source,
-            "changed_edges": derive.changed_edges(before, after),
-            "holdout_examples": derivation.holdout_examples,
-            "accuracy": [derivation.original.accuracy, derivation.chosen.accuracy],
-            "darts": costs(before, after, cost.DARTS)}
-  if name in BLOCK_NETWORKS:
-    result[BLOCK_NETWORKS[name]] = costs(before, after, BLOCK_NETWORKS[name])
-  return result
-
-
-def format_cost(values):
-  params_before, params_after, madds_before, madds_after = values
-  return (f"{params_before:,} -> {params_after:,} | "
-          f"{madds_before / 1e6:.1f} M -> {madds_after / 1e6:.1f} M")
+  costs = derive.cost_table(before, after)
+  del costs["imagenet"]  # the table stays on CIFAR-sized networks
+  return {"family": family, "input": name, "kept": derivation.chosen.source,
+          "changed_edges": derive.changed_edges(before, after),
+          "holdout_examples": derivation.holdout_examples,
+          "accuracy": [derivation.original.accuracy, derivation.chosen.accuracy],
+          "dropped_as_costlier": len(derivation.dropped), "costs": costs}
 
 
 def table(rows):
@@ -64,9 +45,11 @@ def table(rows):
            "| network | params | multiply-adds |", "|" + " --- |" * 8]
   for r in rows:
     accuracy = f"{r['accuracy'][0]:.3f} -> {r['accuracy'][1]:.3f} ({r['holdout_examples']})"
-    for network in [n for n in (cost.DARTS, *handcrafted.NAMES) if n in r]:
+    for network, costs in r["costs"].items():
+      before, after = costs["before"], costs["after"]
       lines.append(f"| {r['family']} | {r['input']} | {r['kept']} | {r['changed_edges']} "
-                   f"| {accuracy} | {network} | {format_cost(r[network])} |")
+                   f"| {accuracy} | {network} | {before['params']:,} -> {after['params']:,} "
+                   f"| {before['madds'] / 1e6:.1f} M -> {after['madds'] / 1e6:.1f} M |")
   return "\n".join(lines)
 
 

@@ -57,6 +57,18 @@ def test_cost_comparison_refuses_an_output_that_costs_more():
     derive.cost_comparison(catalogue.get("NAT_DARTS"), DARTS)
 
 
+def test_a_block_is_costed_on_its_own_networks_where_a_skip_from_node_0_can_cost_more():
+  block = catalogue.get("ResBlock")
+  assert set(derive.cost_settings(block)) == {"cifar10", "imagenet", "resnet20", "resnet56"}
+  assert set(derive.cost_settings(DARTS)) == {"cifar10", "imagenet"}
+  reads_node_0 = block.replace(normal=block.normal.with_ops(
+      ["skip_connect", *block.normal.ops[1:]]))  # ('null', 0, 2) -> skip: an adaptation
+  grown = derive.cost_increases(derive.cost_table(block, reads_node_0))
+  assert grown and {setting for setting, *_ in grown} <= {"resnet20", "resnet56"}
+  with pytest.raises(UsageError, match="more params than its input on the resnet20 network"):
+    derive.cost_comparison(block, reads_node_0)
+
+
 def bin_cost(genotype_file, dataset):
   result = run_bin("cost", f"--genotype={genotype_file}", f"--dataset={dataset}")
   assert result.returncode == 0, result.stderr

@@ -14,8 +14,11 @@ reference kept the best transformed one even when it was worse). A kept cell wit
 output node that only null edges feed is reported with a warning.
 
 Valid actions never add cost to an edge; the chosen network's whole cost (DARTS
-skeleton, CIFAR and ImageNet settings, as bin/cost reports it) is checked again
-before anything is written, so an output never costs more than its input.
+skeleton, CIFAR and ImageNet settings, as bin/cost reports it, and the hand-crafted
+networks built of the input when it is a catalogue block) is checked again before
+anything is written, so an output never costs more than its input. On a hand-crafted
+network a transformation can cost more (a skip that starts to read a cell input of
+another width adds its adaptation): such candidates are dropped before selection.
 """
 
 import dataclasses
@@ -35,6 +38,7 @@ from nat_tf.search import runs
 from nat_tf.search import transformations
 from nat_tf.space import cost
 from nat_tf.space import genotype_format
+from nat_tf.space import handcrafted
 
 RULES = ("accuracy", "cheapest_within")
 # The cost settings of cost.json and of the never-costlier check: bin/cost's defaults.
@@ -68,9 +72,11 @@ class Derivation:
   chosen: Candidate
   rule: str
   holdout_examples: int
+  dropped: Tuple[str, ...] = ()  # candidates that cost more than the input on some network
 
   def as_dict(self):
     return {"rule": self.rule, "holdout_examples": self.holdout_examples,
+            "dropped_as_costlier": list(self.dropped),
             "input": self.original.as_dict(), "chosen": self.chosen.as_dict(),
             "warnings": dead_output_warnings(self.chosen.genotype),
             "candidates": [c.as_dict() for c in self.candidates]}
@@ -131,20 +137,38 @@ class Selection:
     return min(eligible, key=lambda c: (getattr(c, self.cost_metric), -c.accuracy))
 
 
+def cost_settings(genotype):
+  """{name: (dataset, network)} of the networks whose cost derivation checks and reports:
+  the DARTS CIFAR and ImageNet networks, and those built of `genotype` as their block."""
+  settings = {dataset: (dataset, cost.DARTS) for dataset in COST_SETTINGS}
+  settings.update({name: ("cifar10", name) for name in handcrafted.networks_of_block(genotype)})
+  return settings
+
+
+def cost_table(before, after):
+  """{setting: {'before': bin/cost's dict, 'after': ...}} over `cost_settings(before)`."""
+  return {name: {"before": cost.report(before, dataset, network=network),
+                 "after": cost.report(after, dataset, network=network)}
+          for name, (dataset, network) in cost_settings(before).items()}
+
+
+def cost_increases(table):
+  """(setting, key, before, after) for each cost of a `cost_table` that grew."""
+  return [(name, key, row["before"][key], row["after"][key]) for name, row in table.items()
+          for key in ("params", "madds") if row["after"][key] > row["before"][key]]
+
+
 def cost_comparison(before, after):
-  """{setting: {'before': bin/cost's dict, 'after': ...}} for the DARTS CIFAR and ImageNet
-  networks; a UsageError if `after` costs more than `before` in any of them."""
-  table = {}
-  for setting in COST_SETTINGS:
-    old, new = cost.report(before, setting), cost.report(after, setting)
-    for key in ("params", "madds"):
-      if new[key] > old[key]:
-        raise UsageError(
-            f"the derived architecture has more {key} than its input on the {setting} DARTS "
-            f"network ({old[key]:,} -> {new[key]:,}); nothing was written. Valid actions never "
-            "add cost, so the policy does not match this run's action space: derive with the "
-            "run's own policy (leave --policy_dir out)")
-    table[setting] = {"before": old, "after": new}
+  """`cost_table(before, after)`; a UsageError if `after` costs more in any setting."""
+  table = cost_table(before, after)
+  increases = cost_increases(table)
+  if increases:
+    setting, key, old, new = increases[0]
+    raise UsageError(
+        f"the derived architecture has more {key} than its input on the {setting} network "
+        f"({old:,} -> {new:,}); nothing was written. Valid actions never add cost to the DARTS "
+        "networks, so the policy does not match this run's action space: derive with the "
+        "run's own policy (leave --policy_dir out)")
   return table
 
 
@@ -154,12 +178,18 @@ def derive(search, genotype, policies):
   named = proposals(policies, search.transformer, genotype)
   scorer = holdout.HoldoutScorer(search)
   original, *transformed = scored(scorer, [("input", genotype)] + named)
+  dropped = tuple(c.source for c in transformed
+                  if cost_increases(cost_table(genotype, c.genotype)))
+  if dropped:
+    logging.warning("%d candidate(s) cost more than the input on a hand-crafted network built "
+                    "of it and were dropped: %s", len(dropped), ", ".join(dropped))
   selection = Selection()
-  chosen = selection(original, transformed)
+  chosen = selection(original, [c for c in transformed if c.source not in dropped])
   cost_comparison(genotype, chosen.genotype)
   for warning in dead_output_warnings(chosen.genotype):
     logging.warning("%s", warning)
-  return Derivation(original, tuple(transformed), chosen, str(selection), scorer.examples)
+  return Derivation(original, tuple(transformed), chosen, str(selection), scorer.examples,
+                    dropped)
 
 
 def dead_output_warnings(genotype):

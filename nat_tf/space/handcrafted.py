@@ -34,6 +34,7 @@ import dataclasses
 from typing import Tuple
 
 from nat_tf.errors import UsageError
+from nat_tf.space import catalogue
 from nat_tf.space import macro
 from nat_tf.space import ops
 
@@ -70,6 +71,11 @@ LAYOUTS = {
 }
 
 NAMES = tuple(LAYOUTS)
+
+
+def networks_of_block(genotype):
+  """The hand-crafted networks built of `genotype`, when it is one of their catalogue blocks."""
+  return tuple(name for name, plan in LAYOUTS.items() if catalogue.get(plan.block) == genotype)
 
 
 def layout(name):
