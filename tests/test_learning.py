@@ -1,26 +1,27 @@
 """The main job learns, for every input family: on held-out cells the learned policy cuts
-cost and beats random; and what it derives from the family's catalogue inputs never
-costs more.
+cost and beats random; and what it derives from the family's catalogue inputs is never
+worse on the held-out split nor costlier.
 
 Each run is bin/train's job in-process with the family's quickstart gin file
 (nat_tf.search.runs.QUICKSTARTS), which scores the greedy policy on 200 held-out random
-input cells (policy_eval.json, nat_tf.search.policy_eval). Per family it must
-- cut the cells' mean multiply-adds by at least MADDS_CUT (quickstart's cost term), and
-- change their accuracy by MARGIN more than the uniformly random valid policy does,
-- and, where the family learned WHERE to cut (PLACEMENT_MARGIN set), earn a held-out
-  reward above the placement control's (its own changes moved to random edges).
+input cells (policy_eval.json, nat_tf.search.policy_eval). Per family it must cut the
+cells' mean multiply-adds by at least MADDS_CUT (quickstart's cost term) and beat the
+uniformly random valid policy by MARGIN on MEASURE: the accuracy change for fully-concat
+cells; the held-out reward (accuracy change minus the cost term, the objective trained)
+for the other families, whose greedy policies cut 72-97% of the multiply-adds, far more
+than uniform's 64-79%, so that their accuracy margin alone would compare unequal cuts.
 Fully-concat runs three seeds at fewer epochs (FASTER); each other family runs its
-quickstart as committed, one seed, chosen so the three families cover seeds 1, 2, 3.
-Every threshold holds with room on all three seeds of BUILD_NOTES.md ("Learning per input
-family", bench/learning_report.py).
+quickstart as committed, one seed, chosen so the three cover seeds 1, 2, 3. Every
+threshold holds with room on all three seeds measured in BUILD_NOTES.md ("Learning per
+input family", bench/learning_report.py). None asserts a margin over the placement
+control: on a third of the seeds of each new family the greedy policy did no better.
 """
 
 import json
 import os
 
-import pytest
-
 from PIL import Image, ImageChops
+import pytest
 
 from conftest import run_bin
 from nat_tf.evaluate import diagram
@@ -28,18 +29,17 @@ from nat_tf.search import derive
 from nat_tf.search import runs
 from nat_tf.space import catalogue
 from nat_tf.space import cost
-from nat_tf.space import handcrafted
 
 FASTER = ("train_eval.epochs = 50", "train_eval.warmup_epochs = 35")
 # (family, seed, bindings): the runs of this file.
 RUNS = [("fully_concat", 1, FASTER), ("fully_concat", 2, FASTER), ("fully_concat", 3, FASTER),
         ("loose_end", 1, ()), ("enas", 2, ()), ("natpp", 3, ())]
-# Per family: (MADDS_CUT, MARGIN over uniform, PLACEMENT_MARGIN on the reward or None).
+# Per family: (MADDS_CUT, MEASURE, MARGIN).
 THRESHOLDS = {
-    "fully_concat": (-0.15, 0.05, None),
-    "loose_end": (-0.15, 0.05, None),
-    "enas": (-0.15, 0.05, None),
-    "natpp": (-0.15, 0.05, None),
+    "fully_concat": (-0.15, "accuracy_change", 0.05),
+    "loose_end": (-0.5, "reward", 0.03),
+    "enas": (-0.5, "reward", 0.03),
+    "natpp": (-0.5, "reward", 0.03),
 }
 
 
@@ -52,17 +52,15 @@ def held_out(root_dir):
 @pytest.mark.parametrize("family, seed, bindings", RUNS)
 def test_greedy_policy_cuts_cost_and_beats_random(quickstart_run, family, seed, bindings):
   policies = held_out(quickstart_run(family, seed, bindings))
-  greedy, uniform, placement = (policies[name] for name in ("greedy", "uniform", "placement"))
-  madds_cut, margin, placement_margin = THRESHOLDS[family]
+  greedy, uniform = policies["greedy"], policies["uniform"]
+  madds_cut, measure, margin = THRESHOLDS[family]
   assert greedy["madds_change"] <= madds_cut, greedy
-  assert greedy["accuracy_change"] > uniform["accuracy_change"] + margin, (greedy, uniform)
-  if placement_margin is not None:
-    assert greedy["reward"] > placement["reward"] + placement_margin, (greedy, placement)
+  assert greedy[measure] > uniform[measure] + margin, (measure, greedy, uniform)
 
 
-def networks_of(name):
-  """The CIFAR DARTS network, and the hand-crafted networks built of block `name`."""
-  return [cost.DARTS] + [n for n, layout in handcrafted.LAYOUTS.items() if layout.block == name]
+# The hand-crafted networks built of each catalogue block, costed besides the DARTS one.
+BLOCK_NETWORKS = {"VGG": ("vgg16",), "ResBlock": ("resnet20", "resnet56"),
+                  "MobileNetV2": ("mobilenetv2",)}
 
 
 def first_run_of_each_family():
@@ -80,7 +78,7 @@ def test_derive_is_never_worse_nor_costlier_and_draws_the_change(quickstart_run,
     derivation = derive.derive_run(run_dir, before, output, name)
     assert derivation.chosen.accuracy >= derivation.original.accuracy, name  # input a candidate
     after = derivation.chosen.genotype
-    for network in networks_of(name):
+    for network in (cost.DARTS, *BLOCK_NETWORKS.get(name, ())):
       old, new = (cost.report(g, "cifar10", network=network) for g in (before, after))
       assert new["params"] <= old["params"] and new["madds"] <= old["madds"], (name, network)
     unchanged = diagram.comparison_image(before, before, (name, "derived"))
