@@ -98,6 +98,15 @@ def _squash(observation, spec):
   return squash, tf.nest.map_structure(squash.flatten, observation)
 
 
+def _assert_every_edge_has_an_action(mask):
+  """An edge whose mask allows no action would still get one (all its logits equal the
+  floor), so a caller's broken mask would pass unnoticed: fail instead."""
+  return tf.debugging.assert_equal(
+      tf.reduce_all(tf.reduce_any(mask, axis=-1)), True,
+      message="the observation's action mask allows no action on some edge; every edge needs "
+              "at least one valid action (build the mask with the run's transformer)")
+
+
 @gin.configurable
 class GcnActorNetwork(network.DistributionNetwork):
   """Per-edge categorical over the action space, masked to valid transitions."""
@@ -140,7 +149,8 @@ class GcnActorNetwork(network.DistributionNetwork):
     else:
       logits = tf.reshape(self.logits(states[:, 2:]), [-1, 2 * self.num_nodes, self.num_actions])
     logits = tf.reshape(logits, tf.shape(observation["mask"]))
-    logits = tf.where(observation["mask"], logits, logits.dtype.min)
+    with tf.control_dependencies([_assert_every_edge_has_an_action(observation["mask"])]):
+      logits = tf.where(observation["mask"], logits, logits.dtype.min)
     return self.output_spec.build_distribution(logits=squash.unflatten(logits)), network_state
 
   def _edge_logits(self, states, op_embeddings, sources, reduce_flag):
