@@ -200,12 +200,13 @@ class _Loop:
     logging.warning("non-finite %s step skipped (epoch %d, step %d)", name, epoch, step)
     if self.nonfinite >= self.max_nonfinite:
       latest = self.checkpointer.manager.latest_checkpoint
-      saved = (f"its last good checkpoint is {latest}" if latest
-               else "no checkpoint was written yet")
+      advice = ("lower the learning rate, e.g. WeightTrainer.learning_rate or "
+                "make_agent.learning_rate")
+      saved = (f"its last good checkpoint is {latest} ({advice}, and resume)" if latest
+               else f"no checkpoint was written yet ({advice}, and start again)")
       raise NonFiniteError(
           f"{self.nonfinite} consecutive non-finite {name} steps at epoch {epoch}, step {step}: "
-          f"the run stopped; {saved} (lower the learning rate, e.g. "
-          "WeightTrainer.learning_rate or make_agent.learning_rate, and resume)")
+          f"the run stopped; {saved}")
 
   def _summaries(self, phase, metrics, step):
     prefix = ("weights", "policy")[phase]
