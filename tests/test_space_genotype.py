@@ -136,7 +136,8 @@ def _cell_of(num_nodes, pairs=False):
     ("Genotype(normal=[('skip_connect', 0, 2), ('skip_connect', True, 2)], normal_concat=[2], "
      "reduce=[('skip_connect', 0, 2), ('skip_connect', 1, 2)], reduce_concat=[2])",
      r"True is not a node index"),
-], ids=["huge_range", "long_range", "huge_integer", "long_expression", "deep_nesting", "boolean_node"])
+], ids=["huge_range", "long_range", "huge_integer", "long_expression", "deep_nesting",
+        "boolean_node"])
 def test_hostile_literals_are_refused_by_a_limit(tmp_path, text, message):
   with pytest.raises(GenotypeError, match=message):
     _load_text(tmp_path, text)

@@ -56,9 +56,13 @@ def damage(path):
       reader.get_tensor(key)
   except (tf.errors.OpError, IndexError, ValueError) as error:
     files = ", ".join(sorted(os.path.basename(f) for f in glob.glob(f"{glob.escape(path)}.*")))
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return f"checkpoint {path} ({files or 'no files'}) does not read back: {reason}"
+    return f"checkpoint {path} ({files or 'no files'}) does not read back: {_first_line(error)}"
   return None
+
+
+def _first_line(error):
+  """TensorFlow's errors run to many lines; the first says what went wrong."""
+  return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def find_intact(manager, checkpoint=None):
@@ -167,9 +171,8 @@ class Checkpointer:
       try:
         status = self.checkpoint.restore(path).assert_existing_objects_matched()
       except (ValueError, AssertionError) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise StructureMismatch(f"checkpoint {path} does not fit what this configuration "
-                                f"builds ({reason})") from None
+                                f"builds ({_first_line(error)})") from None
       if for_inference:
         status.expect_partial()
     return path
