@@ -57,31 +57,60 @@ def check_replaceable(path, names, flag="--output_dir"):
     return
   if not os.path.isdir(path):
     raise UsageError(f"{flag}={path!r} is a file; give a folder")
+  if not os.access(path, os.W_OK | os.X_OK):
+    raise UsageError(f"{flag}={path!r} is read-only; give a folder you can write")
   foreign = sorted(set(os.listdir(path)) - set(names))
   if foreign:
     raise UsageError(f"{flag}={path!r} holds other files ({', '.join(foreign[:5])}); it would "
                      "be replaced whole: give a new or empty folder")
 
 
+def _hidden_temporary(path, suffix):
+  parent = os.path.dirname(os.path.abspath(path))
+  try:
+    os.makedirs(parent, exist_ok=True)
+    return tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(path)}.", suffix=suffix)
+  except OSError as error:
+    raise UsageError(f"{path!r} cannot be written: {error.strerror} ({parent!r}); give a "
+                     "folder you can write") from None
+
+
 @contextlib.contextmanager
 def directory(path):
   """Yield a temporary folder next to `path`; on success it replaces `path` whole.
 
-  On failure the temporary folder is removed and any previous `path` is untouched.
+  On failure (of the block or of the replacement) the temporary folder is removed and
+  any previous `path` is untouched; nothing hidden is left beside it.
   """
-  parent = os.path.dirname(os.path.abspath(path))
-  os.makedirs(parent, exist_ok=True)
-  tmp = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+  tmp = _hidden_temporary(path, ".tmp")
   _plain_permissions(tmp, 0o777)
   try:
     yield tmp
+    _swap_in(tmp, path)
   except BaseException:
     shutil.rmtree(tmp, ignore_errors=True)
     raise
-  old = None
-  if os.path.exists(path):
-    old = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(path)}.", suffix=".old")
-    os.replace(path, os.path.join(old, "previous"))
-  os.replace(tmp, path)
-  if old:
-    shutil.rmtree(old, ignore_errors=True)
+
+
+def _swap_in(tmp, path):
+  """Rename `tmp` to `path`. A folder cannot be renamed over a non-empty one, so a previous
+  `path` is first moved into a hidden folder, removed once `tmp` is in place and put back
+  if that fails; a read-only `path` is a UsageError."""
+  if not os.path.exists(path):
+    os.replace(tmp, path)
+    return
+  old = _hidden_temporary(path, ".old")
+  previous = os.path.join(old, "previous")
+  try:
+    os.replace(path, previous)
+  except OSError as error:
+    os.rmdir(old)
+    raise UsageError(f"{path!r} cannot be replaced: {error.strerror}; give a folder you can "
+                     "write") from None
+  try:
+    os.replace(tmp, path)
+  except BaseException:
+    os.replace(previous, path)
+    os.rmdir(old)
+    raise
+  shutil.rmtree(old, ignore_errors=True)

@@ -2,18 +2,25 @@
 
 Every program takes `--gin_file` (repeatable), `--gin_bindings` (repeatable) and
 `--root_dir`. A bad gin file or binding, or bad input raised as UsageError, ends
-the program with status 2 and one line on stderr naming the problem; anything
-else is a bug and keeps its traceback.
+the program with status 2 and one line on stderr naming the problem; so does a
+TypeError raised inside a gin configurable (a binding of the wrong type). SIGINT
+and SIGTERM end it with one line saying what was saved (status 128 + the signal).
+Anything else is a bug and keeps its traceback.
 """
 
+import json
 import os
 import sys
+import tokenize
 
 from absl import app
 from absl import flags
 import gin
 
 from nat_tf import atomic
+from nat_tf import interrupts
+from nat_tf import run_folder
+from nat_tf.errors import Interrupted
 from nat_tf.errors import UsageError
 
 FLAGS = flags.FLAGS
@@ -48,7 +55,8 @@ def parse_gin():
   add_search_paths(FLAGS.gin_file)
   try:
     gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_bindings)
-  except (ValueError, SyntaxError, KeyError, TypeError, ImportError) as error:
+  except (ValueError, SyntaxError, KeyError, TypeError, ImportError,
+          tokenize.TokenError) as error:
     fail(f"bad gin configuration: {_one_line(error)}")
 
 
@@ -66,6 +74,34 @@ def required(name):
   return value
 
 
+def define_checkpoint_flag():
+  """--checkpoint, for every program that reads a run: which kept checkpoint to use."""
+  flags.DEFINE_string("checkpoint", None,
+                      "Checkpoint name (e.g. ckpt-500) or path; default: the latest that reads "
+                      "back whole.")
+
+
+def opened_root_dir():
+  """bin/train's and bin/train_final's --root_dir, created and locked for this process
+  (run_folder.opened: a failed first start leaves nothing behind); a context manager."""
+  if not FLAGS.root_dir:
+    fail("--root_dir is required: the folder for this run's outputs")
+  return run_folder.opened(FLAGS.root_dir, exclusive=is_chief_process())
+
+
+def is_chief_process():
+  """Whether TF_CONFIG makes this process the chief (worker 0) of a multi-worker run, or
+  there is no TF_CONFIG; read before TensorFlow starts, for the run folder's lock."""
+  try:
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = config.get("task", {})
+    kind, index = task.get("type"), task.get("index", 0)
+  except (ValueError, AttributeError):
+    return True  # make_strategy reports a bad TF_CONFIG in one line
+  return kind in (None, "chief") or (kind == "worker" and index == 0
+                                     and "chief" not in config.get("cluster", {}))
+
+
 def root_dir(required=True):
   """--root_dir, created; exits with status 2 if it is required and missing."""
   if not FLAGS.root_dir:
@@ -80,6 +116,20 @@ def write_config(folder):
   """Save every gin binding of this run (files and --gin_bindings), before it starts, so a
   run can be rebuilt from its folder even if it never finished."""
   atomic.write_text(os.path.join(folder, CONFIG), gin.config_str())
+
+
+def _binding_lines(text):
+  return [line.strip() for line in text.splitlines()
+          if line.strip() and not line.lstrip().startswith("#")]
+
+
+def changed_bindings(folder):
+  """The lines of the current gin config that `folder`'s config.gin does not hold: what a
+  resume with other bindings changes."""
+  path = os.path.join(folder, CONFIG)
+  with open(path, encoding="utf-8") as handle:
+    saved = set(_binding_lines(handle.read()))
+  return [line for line in _binding_lines(gin.config_str()) if line not in saved]
 
 
 def read_config(folder, bindings=(), kind="search run", program="bin/train"):
@@ -103,12 +153,27 @@ def run(main):
   """app.run(main) with gin parsed first and UsageError turned into one line."""
 
   def guarded(argv):
-    if len(argv) > 1:
-      fail(f"unexpected arguments {argv[1:]}; every input is a --flag")
-    parse_gin()
+    interrupts.install()
     try:
+      if len(argv) > 1:
+        fail(f"unexpected arguments {argv[1:]}; every input is a --flag")
+      parse_gin()
       main()
     except UsageError as error:
       fail(_one_line(error))
+    except TypeError as error:
+      if _GIN_CALL_NOTE not in str(error):
+        raise
+      fail(f"bad gin configuration: {_one_line(error)} (in {_configurable(error)}; check the "
+           "types of its bindings)")
+    except Interrupted as stop:
+      print(f"interrupted: {stop}", file=sys.stderr)
+      sys.exit(128 + stop.signum)
 
   app.run(guarded)
+
+
+def _configurable(error):
+  """The configurable gin names in the note it appends to an error raised in one."""
+  note = str(error).split(_GIN_CALL_NOTE, 1)[1]
+  return note.split("(")[0].strip(" '") or "a configurable"

@@ -58,8 +58,8 @@ def policy_space(transformer):
 def export_policy(agent, transformer, path):
   """Write the agent's greedy and sampling policies as TF-Agents SavedModels.
 
-  `path/greedy` and `path/sampling` each load with `tf.saved_model.load` (import
-  tensorflow_probability first) and take a batched TimeStep whose observation is
+  `path/greedy` and `path/sampling` each load as `load_saved_policy` loads them and take
+  a batched TimeStep whose observation is
   the dict of `nat_tf.rl.observation.ObservationBuilder.spec`; `path/space.json`
   names the action space, op list and node count they act on (op ids index that list).
   """
@@ -74,7 +74,6 @@ def export_policy(agent, transformer, path):
 def load_policies(path, transformer):
   """(greedy, sampling) policies of an `export_policy` folder; a UsageError unless they act
   on `transformer`'s action space, op list and node count."""
-  import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
   folders = [os.path.join(path, kind) for kind in POLICY_KINDS]
   needed = [os.path.join(f, "saved_model.pb") for f in folders] + [os.path.join(path, SPACE_FILE)]
   missing = [f for f in needed if not os.path.isfile(f)]
@@ -88,4 +87,14 @@ def load_policies(path, transformer):
     raise UsageError(f"the policy in {path!r} acts on {saved} but this run's transformer on "
                      f"{expected}: it was trained with another node count, op list or action "
                      "space; use that run's --run_dir")
-  return tuple(tf.saved_model.load(folder) for folder in folders)
+  return tuple(load_saved_policy(folder) for folder in folders)
+
+
+def load_saved_policy(folder):
+  """`tf.saved_model.load` of one policy SavedModel, as the README shows it: TF-Agents
+  policies name the TypeSpecs of tfp's distributions in their signatures, and
+  `import tensorflow_probability` registers them only on first use of
+  `tfp.distributions` (or at import when TensorFlow was imported first)."""
+  import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
+  tfp.distributions.Distribution  # pylint: disable=pointless-statement
+  return tf.saved_model.load(folder)

@@ -38,11 +38,11 @@ def _serve_network(path, inputs):
 
 def _serve_policy(path, inputs):
   """Actions of both policies of an `export.export_policy` folder."""
-  import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
   observation = {key: tf.constant(value) for key, value in inputs.items()}
   time_step = ts.restart(observation, len(inputs["op_ids"]))
   # Held while they act: a loaded object's variables go when it is garbage-collected.
-  policies = {kind: tf.saved_model.load(os.path.join(path, kind)) for kind in export.POLICY_KINDS}
+  policies = {kind: export.load_saved_policy(os.path.join(path, kind))
+              for kind in export.POLICY_KINDS}
   return {kind: policy.action(time_step).action.numpy() for kind, policy in policies.items()}
 
 

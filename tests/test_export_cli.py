@@ -17,6 +17,7 @@ from nat_tf.search import checkpoints
 from nat_tf.search import runs
 from nat_tf.space import catalogue
 from nat_tf.space import graph
+from nat_tf.space import transform
 
 
 def test_bin_export_writes_the_network_of_a_train_final_run(final_run, tmp_path):
@@ -64,3 +65,54 @@ def test_an_export_that_does_not_load_is_reported(tmp_path):
   with pytest.raises(reload_check.ExportCheckError, match="does not load in a fresh process"):
     reload_check.served_in_fresh_process("network", str(broken),
                                          {"images": np.zeros([1, 8, 8, 1], np.float32)})
+
+
+# The README's lines for loading an exported policy, verbatim (keep them equal).
+README_POLICY_LOADING = """\
+import tensorflow_probability as tfp
+import tensorflow as tf
+tfp.distributions.Distribution  # loads tfp's distributions (lazy): the policies name their types
+policy = tf.saved_model.load(POLICY_DIR)
+"""
+
+ACT_ON_DARTS = """
+from tf_agents.trajectories import time_step as ts
+from nat_tf.space import catalogue, graph, transform
+arrays = graph.genotype_graph(catalogue.get("DARTS"), transform.action_space("nat", "fully_concat"))
+observation = {k: tf.constant(arrays[k][None]) for k in ("op_ids", "sources", "adjacency", "mask")}
+print("action", policy.action(ts.restart(observation, 1)).action.numpy().shape)
+"""
+
+
+def test_the_exported_policy_loads_with_the_readme_lines_in_a_fresh_process(tiny_run):
+  """Loaded before anything imports TF-Agents (which would register the types itself)."""
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  folder = os.path.join(tiny_run, "policy", "greedy")
+  script = README_POLICY_LOADING.replace("POLICY_DIR", repr(folder)) + ACT_ON_DARTS
+  result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "action (1, 2, 8)" in result.stdout
+
+
+def test_bin_export_replaces_its_own_earlier_export(tiny_run, tiny_search, tmp_path):
+  from nat_tf.evaluate import run_exports  # pylint: disable=import-outside-toplevel
+  output = str(tmp_path / "policy")
+  export.export_policy(tiny_search.agent, tiny_search.transformer, output)
+  try:
+    run_exports.policy_from_run(tiny_run, output)
+  finally:
+    gin.clear_config()
+  assert sorted(os.listdir(output)) == ["greedy", "sampling", "space.json"]
+
+
+def test_a_policy_fed_an_all_false_mask_refuses_to_act(tiny_run):
+  policy = export.load_saved_policy(os.path.join(tiny_run, "policy", "greedy"))
+  arrays = graph.genotype_graph(catalogue.get("DARTS_V2"),
+                                transform.action_space("nat", "fully_concat"))
+  observation = {key: tf.constant(arrays[key][None]) for key in
+                 ("op_ids", "sources", "adjacency", "mask")}
+  observation["mask"] = tf.zeros_like(observation["mask"])
+  with pytest.raises(tf.errors.InvalidArgumentError, match="allows no action on some edge"):
+    policy.action(ts.restart(observation, 1))

@@ -150,8 +150,32 @@ def test_repeated_non_finite_steps_stop_with_a_clear_error(digits_data_dir, tmp_
      "5 intermediate nodes per cell but the policy was trained on 4"),
     (["--gin_file=gin/quickstart.gin", "--gin_bindings=SearchSetup.action_space = 'natp'"],
      "unknown action space 'natp'"),
-])
+    (["--gin_file=gin/quickstart.gin", "--gin_bindings=SearchSetup.seed = (1"],
+     "bad gin configuration: ('EOF in multi-line statement'"),
+    (["--gin_file=gin/quickstart.gin", "--gin_bindings=SearchSetup.batch_size = 0"],
+     "SearchSetup.batch_size=0 must be an integer >= 1"),
+    (["--gin_file=gin/quickstart.gin", "--gin_bindings=SearchSetup.batch_size = 'abc'"],
+     "SearchSetup.batch_size='abc' must be an integer >= 1"),
+    (["--gin_file=gin/quickstart.gin", "--gin_bindings=train_eval.checkpoint_every = 0"],
+     "train_eval.checkpoint_every=0 must be an integer >= 1"),
+    (["--gin_file=gin/quickstart.gin", "--gin_bindings=Supernet.channels = 'wide'"],
+     "bad gin configuration: "),
+    (["--gin_file=gin/quickstart.gin",
+      "--gin_bindings=TransformationEnvironment.cost_weight = 1e999"],
+     "TransformationEnvironment.cost_weight=inf must be a finite number"),
+    (["--gin_file=gin/quickstart.gin",
+      "--gin_bindings=train_eval.target_genotype = '{bad_bytes}'"],
+     "not UTF-8 text (byte 9"),
+    (["--gin_file=gin/quickstart.gin", "--gin_bindings=SearchSetup.data_dir = '{a_file}'"],
+     "is a file; give a folder"),
+], ids=["unknown_parameter", "no_data", "node_count", "action_space", "gin_token_error",
+        "batch_size_0", "batch_size_type", "checkpoint_every_0", "channels_type",
+        "cost_weight_inf", "genotype_bytes", "data_dir_file"])
 def test_bad_configuration_exits_2_with_one_line(args, message, digits_data_dir, tmp_path):
+  (tmp_path / "bad_bytes.txt").write_bytes(b"Genotype(\xff)")
+  (tmp_path / "a_file").write_text("not a folder")
+  args = [arg.format(bad_bytes=tmp_path / "bad_bytes.txt", a_file=tmp_path / "a_file")
+          for arg in args]
   start = time.time()
   env = dict(os.environ, TFDS_DATA_DIR=str(tmp_path / "empty"))
   result = subprocess.run(TRAIN + args + [f"--root_dir={tmp_path / 'run'}"], capture_output=True,
@@ -159,7 +183,9 @@ def test_bad_configuration_exits_2_with_one_line(args, message, digits_data_dir,
   lines = [l for l in result.stderr.strip().splitlines() if l.startswith("error:")]
   assert result.returncode == 2, result.stderr[-2000:]
   assert len(lines) == 1 and message in lines[0], result.stderr[-2000:]
+  assert "Traceback" not in result.stderr, result.stderr[-2000:]
   assert time.time() - start < 60
+  assert not os.path.exists(tmp_path / "run"), "a failed first start left a run folder"
 
 
 @pytest.mark.slow

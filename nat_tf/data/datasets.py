@@ -121,13 +121,30 @@ def load_encoded(name, split, data_dir=None):
   if split not in splits:
     raise UsageError(f"dataset {facts.name!r} has no split {split!r}; choose one of {splits}")
   data_dir = resolve_data_dir(data_dir)
-  if facts.name in BUNDLED:
-    BUNDLED[facts.name].prepare(data_dir)
+  bundled = BUNDLED.get(facts.name)
+  _check_data_dir(data_dir, bundled is not None and not bundled.is_prepared(data_dir))
+  if bundled:
+    bundled.prepare(data_dir)
   builder = availability.prepared_builder(facts.name, data_dir)
   examples = builder.as_dataset(split=split, shuffle_files=False,
                                 decoders={"image": tfds.decode.SkipDecoding()})
   return examples.map(lambda example: (example["image"], tf.cast(example["label"], tf.int32)),
                       num_parallel_calls=AUTOTUNE)
+
+
+def _check_data_dir(data_dir, written):
+  """A data dir that is a file, or read-only when a bundled dataset must be `written` into
+  it, is a UsageError here rather than an OSError from deep inside TFDS."""
+  if os.path.exists(data_dir) and not os.path.isdir(data_dir):
+    raise UsageError(f"data dir {data_dir!r} is a file; give a folder (SearchSetup.data_dir, "
+                     "train_final.data_dir or default_data_dir.path)")
+  existing = os.path.abspath(data_dir)
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if written and not os.access(existing, os.W_OK | os.X_OK):
+    raise UsageError(f"data dir {data_dir!r} is read-only and the bundled dataset is not "
+                     "prepared there yet (it is written on first use): give a writable data dir, "
+                     "or one where it is prepared")
 
 
 def decode(facts, encoded):

@@ -86,10 +86,10 @@ def markdown(table, name="input"):
 
 
 def compare_run(run_dir, genotype, output_dir, seeds, name="input", policy_dir=None,
-                bindings=()):
-  """bin/compare: restore `run_dir`, compare, write comparison.json and comparison.md into
-  `output_dir`; returns the Markdown."""
-  search, _ = runs.load(run_dir, bindings)
+                bindings=(), checkpoint=None):
+  """bin/compare: restore `run_dir` (from `checkpoint`, see runs.load), compare, write
+  comparison.json and comparison.md into `output_dir`; returns the Markdown."""
+  search, _ = runs.load(run_dir, bindings, checkpoint)
   table = compare(search, genotype, derive.run_policies(search, policy_dir), seeds)
   table["genotype"] = name
   text = markdown(table, name)

@@ -12,7 +12,7 @@ from nat_tf.evaluate import train_final
 from nat_tf.search import runs
 
 # What an export folder holds; anything else in --output_dir is a user's and stops the export.
-_POLICY_FILES = export.POLICY_KINDS
+_POLICY_FILES = export.POLICY_KINDS + (export.SPACE_FILE,)
 _NETWORK_FILES = ("saved_model.pb", "variables", "assets", "fingerprint.pb")
 
 

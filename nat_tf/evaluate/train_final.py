@@ -171,7 +171,7 @@ def train_final(root_dir, genotype, dataset="cifar10", data_dir=None, epochs=600
                     gradient_clip, auxiliary_weight, label_smoothing)
   state = TrainState()
   checkpointer = checkpoints.Checkpointer(root_dir, state, model=model, sgd=trainer.sgd)
-  if checkpointer.restore():
+  if checkpoints.resume(checkpointer, root_dir):
     logging.info("resumed at epoch %d, step %d", int(state.epoch), int(state.step_in_epoch))
   train = splits.final_training(dataset, data_dir)
   steps = int(train.cardinality()) // batch_size

@@ -21,6 +21,7 @@ from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
 from nat_tf.errors import UsageError
+from nat_tf.errors import check_finite
 from nat_tf.nn import architecture as arch_lib
 from nat_tf.rl import observation as observation_lib
 from nat_tf.space import cost as cost_lib
@@ -104,7 +105,7 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
     self._generator = generator
     self._fixed_input = (None if input_architecture is None
                          else tf.constant(input_architecture, tf.int32))
-    self.cost_weight = cost_weight
+    self.cost_weight = check_finite("TransformationEnvironment.cost_weight", cost_weight)
     shape = (batch_size, 2, 2, observe.edges)
     self._architectures = tf.Variable(tf.zeros(shape, tf.int32), trainable=False)
     self._step_type = tf.Variable(tf.fill([batch_size], ts.StepType.LAST), trainable=False)

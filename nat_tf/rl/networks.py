@@ -98,6 +98,15 @@ def _squash(observation, spec):
   return squash, tf.nest.map_structure(squash.flatten, observation)
 
 
+def _assert_every_edge_has_an_action(mask):
+  """An edge whose mask allows no action would still get one (all its logits equal the
+  floor), so a caller's broken mask would pass unnoticed: fail instead."""
+  return tf.debugging.assert_equal(
+      tf.reduce_all(tf.reduce_any(mask, axis=-1)), True,
+      message="the observation's action mask allows no action on some edge; every edge needs "
+              "at least one valid action (build the mask with the run's transformer)")
+
+
 @gin.configurable
 class GcnActorNetwork(network.DistributionNetwork):
   """Per-edge categorical over the action space, masked to valid transitions."""
@@ -115,6 +124,7 @@ class GcnActorNetwork(network.DistributionNetwork):
     self.num_actions = num_actions
     self.num_nodes = num_nodes
     self.readout = readout
+    self._check_masks = True
     self.encoder = CellEncoder(num_ops, num_nodes)
     regularizer = self.encoder.regularizer
     small = tf.keras.initializers.VarianceScaling(0.1)
@@ -140,8 +150,19 @@ class GcnActorNetwork(network.DistributionNetwork):
     else:
       logits = tf.reshape(self.logits(states[:, 2:]), [-1, 2 * self.num_nodes, self.num_actions])
     logits = tf.reshape(logits, tf.shape(observation["mask"]))
-    logits = tf.where(observation["mask"], logits, logits.dtype.min)
+    checks = [_assert_every_edge_has_an_action(observation["mask"])] if self._check_masks else []
+    with tf.control_dependencies(checks):
+      logits = tf.where(observation["mask"], logits, logits.dtype.min)
     return self.output_spec.build_distribution(logits=squash.unflatten(logits)), network_state
+
+  def create_variables(self, input_tensor_spec=None, **kwargs):
+    """TF-Agents builds a network by calling it on a random observation, whose random mask
+    may leave an edge without an action: the mask check covers every call but that one."""
+    self._check_masks = False
+    try:
+      return super().create_variables(input_tensor_spec, **kwargs)
+    finally:
+      self._check_masks = True
 
   def _edge_logits(self, states, op_embeddings, sources, reduce_flag):
     targets = tf.repeat(tf.range(2, self.num_nodes + 2), 2)

@@ -8,15 +8,22 @@ epoch and skips the steps already taken.
 
 TensorFlow writes a checkpoint's files first and then replaces the `checkpoint`
 index atomically, so an interruption mid-save leaves the previous checkpoint as
-the latest one. status.json is replaced atomically after every save.
+the latest one. status.json is replaced atomically after every save. A checkpoint
+damaged afterwards (a data file cut short, a disk error) is found by reading it
+back whole before it is restored; the newest intact kept one is used instead,
+with a warning naming the damaged files.
 """
 
+import glob
 import os
 import time
 
+from absl import logging
 import tensorflow as tf
 
 from nat_tf import atomic
+from nat_tf import cli
+from nat_tf import run_folder
 from nat_tf.errors import UsageError
 
 WEIGHTS, POLICY = 0, 1
@@ -33,6 +40,76 @@ def find(manager, checkpoint=None):
       return path
   kept = ", ".join(os.path.basename(path) for path in manager.checkpoints) or "none"
   raise UsageError(f"no checkpoint {checkpoint!r} in {manager.directory}; kept: {kept}")
+
+
+class StructureMismatch(UsageError):
+  """A checkpoint that reads back but does not fit what this configuration builds (another
+  width, depth or op list than the run was trained with)."""
+
+
+def damage(path):
+  """None if every tensor of the checkpoint at `path` reads back; else what is wrong, naming
+  its files."""
+  try:
+    reader = tf.train.load_checkpoint(path)
+    for key in reader.get_variable_to_shape_map():
+      reader.get_tensor(key)
+  except (tf.errors.OpError, IndexError, ValueError) as error:
+    files = ", ".join(sorted(os.path.basename(f) for f in glob.glob(f"{glob.escape(path)}.*")))
+    return f"checkpoint {path} ({files or 'no files'}) does not read back: {_first_line(error)}"
+  return None
+
+
+def _first_line(error):
+  """TensorFlow's errors run to many lines; the first says what went wrong."""
+  return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def find_intact(manager, checkpoint=None):
+  """Like `find`, but the checkpoint must read back whole: a named one that does not is a
+  UsageError naming its files; for the latest, damaged ones are skipped with a warning and
+  the newest intact kept one is returned (a UsageError if every kept one is damaged)."""
+  if checkpoint is not None:
+    path = find(manager, checkpoint)
+    problem = damage(path)
+    if problem:
+      raise UsageError(f"{problem}; give another --checkpoint (kept: "
+                       f"{', '.join(os.path.basename(p) for p in manager.checkpoints)})")
+    return path
+  problems = []
+  for path in reversed(manager.checkpoints):
+    problem = damage(path)
+    if problem is None:
+      if problems:
+        logging.warning("%s; using %s, the newest kept checkpoint that is intact",
+                        "; ".join(problems), os.path.basename(path))
+      return path
+    problems.append(problem)
+  if problems:
+    raise UsageError("; ".join(problems) + "; no kept checkpoint is intact (restore them from a "
+                     "copy, or start the run again in a new folder)")
+  return None
+
+
+def resume(checkpointer, root_dir):
+  """Restore the run's newest intact checkpoint (if any), then save the gin config in force
+  as its config.gin; returns the checkpoint's path or None.
+
+  In that order, so a resume whose bindings do not fit the run (or fail before it is
+  restored) leaves the config.gin that rebuilds the run untouched; a StructureMismatch
+  names the bindings that differ from it.
+  """
+  try:
+    path = checkpointer.restore()
+  except StructureMismatch as error:
+    raise StructureMismatch(
+        f"{error}; the run in {root_dir!r} was built with other settings, its config.gin is "
+        f"left as it was. Bindings that differ from it: "
+        f"{'; '.join(cli.changed_bindings(root_dir)) or '(none)'}; resume without changing "
+        "them, or give a new --root_dir") from None
+  if checkpointer.chief:
+    cli.write_config(root_dir)
+  return path
 
 
 class RunState(tf.Module):
@@ -73,7 +150,7 @@ class Checkpointer:
     self.root_dir = root_dir
     self.state = state
     self.chief = chief
-    directory = os.path.join(root_dir, "checkpoints")
+    directory = os.path.join(root_dir, run_folder.CHECKPOINT_DIR)
     self.checkpoint = tf.train.Checkpoint(state=state, **trackables)
     # Every worker of a multi-worker run restores what the chief saved, so all resume
     # in step; the others must save too (collectives), but not there.
@@ -83,15 +160,19 @@ class Checkpointer:
         max_to_keep)
 
   def restore(self, for_inference=False, checkpoint=None):
-    """Restore `checkpoint` (see `find`), by default the latest one if there is one;
-    returns its path or None.
+    """Restore `checkpoint` (see `find_intact`), by default the newest intact one if there
+    is one; returns its path or None. StructureMismatch if it does not fit these objects.
 
     Optimizer slots are restored when the optimizer first creates them; with
     `for_inference` they never will be, and that is expected.
     """
-    path = find(self.saved, checkpoint)
+    path = find_intact(self.saved, checkpoint)
     if path:
-      status = self.checkpoint.restore(path).assert_existing_objects_matched()
+      try:
+        status = self.checkpoint.restore(path).assert_existing_objects_matched()
+      except (ValueError, AssertionError) as error:
+        raise StructureMismatch(f"checkpoint {path} does not fit what this configuration "
+                                f"builds ({_first_line(error)})") from None
       if for_inference:
         status.expect_partial()
     return path

@@ -224,10 +224,12 @@ def write(derivation, output_dir, input_name="input"):
   return output_dir
 
 
-def derive_run(run_dir, genotype, output_dir, input_name="input", policy_dir=None, bindings=()):
-  """bin/derive: restore `run_dir`, derive `genotype`, write `output_dir`; the Derivation."""
+def derive_run(run_dir, genotype, output_dir, input_name="input", policy_dir=None, bindings=(),
+               checkpoint=None):
+  """bin/derive: restore `run_dir` (from `checkpoint`, see runs.load), derive `genotype`,
+  write `output_dir`; the Derivation."""
   atomic.check_replaceable(output_dir, OUTPUT_FILES)
-  search, _ = runs.load(run_dir, bindings)
+  search, _ = runs.load(run_dir, bindings, checkpoint)
   derivation = derive(search, genotype, run_policies(search, policy_dir))
   write(derivation, output_dir, input_name)
   return derivation

@@ -9,6 +9,7 @@ work on finished and unfinished runs alike.
 import gin
 
 from nat_tf import cli
+from nat_tf import run_folder
 from nat_tf.errors import UsageError
 from nat_tf.search import checkpoints
 from nat_tf.search import policy_eval
@@ -27,15 +28,16 @@ QUICKSTARTS = {
 
 def train(root_dir, gin_files=(), bindings=()):
   """bin/train's job in this process, for tests and reports: a fresh gin config from
-  `gin_files` and `bindings`, saved in `root_dir` before the run, the operative one
-  after; returns train_eval's result. The gin config is cleared afterwards."""
+  `gin_files` and `bindings` (saved in `root_dir` as the run starts), the operative one
+  after, the folder locked meanwhile; returns train_eval's result. The gin config is
+  cleared afterwards."""
   gin.clear_config()
   try:
     cli.add_search_paths(gin_files)
     gin.parse_config_files_and_bindings(list(gin_files), list(bindings))
-    cli.write_config(root_dir)
-    result = train_eval.train_eval(root_dir)
-    cli.write_operative_config(root_dir)
+    with run_folder.opened(root_dir):
+      result = train_eval.train_eval(root_dir)
+      cli.write_operative_config(root_dir)
     return result
   finally:
     gin.clear_config()

@@ -12,6 +12,7 @@ from tf_agents.trajectories import time_step as ts
 from nat_tf.data import datasets
 from nat_tf.data import pipeline
 from nat_tf.data import splits
+from nat_tf.errors import check_integer
 from nat_tf.nn import supernet as supernet_lib
 from nat_tf.rl import agent as agent_lib
 from nat_tf.rl import environment
@@ -28,6 +29,9 @@ class SearchSetup:
 
   def __init__(self, dataset="cifar10", data_dir=None, op_list="fully_concat", action_space="nat",
                batch_size=64, archs_per_step=1, seed=1234, cost_metric="madds"):
+    for name, value, minimum in (("batch_size", batch_size, 1),
+                                 ("archs_per_step", archs_per_step, 1), ("seed", seed, 0)):
+      check_integer(f"SearchSetup.{name}", value, minimum)
     # First: MultiWorkerMirroredStrategy must configure TensorFlow before anything runs.
     self.strategy = strategy_lib.make_strategy()
     # Keras seeds its initialisers from Python's `random` unless this sets it: without it

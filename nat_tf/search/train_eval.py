@@ -16,8 +16,11 @@ import tensorflow as tf
 
 from nat_tf import atomic
 from nat_tf import export
+from nat_tf import interrupts
 from nat_tf import progress
+from nat_tf.errors import Interrupted
 from nat_tf.errors import UsageError
+from nat_tf.errors import check_integer
 from nat_tf.evaluate import diagram
 from nat_tf.search import checkpoints
 from nat_tf.search import policy_eval
@@ -50,23 +53,29 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
     input cells against uniform and placement controls (search/policy_eval.py), into the
     report and `<root_dir>/policy_eval.json`: one target cell cannot show whether the
     policy learned, this can.
+
+  The run's config.gin is written once its checkpoint is restored (checkpoints.resume),
+  so a resume whose bindings do not fit leaves it as it was.
   """
+  _check_counts(epochs=epochs, warmup_epochs=warmup_epochs, checkpoint_every=checkpoint_every,
+                summary_every=summary_every, log_every=log_every, max_nonfinite=max_nonfinite,
+                evaluate_cells=evaluate_cells)
   if not 0 <= warmup_epochs <= epochs:
     raise UsageError(f"warmup_epochs={warmup_epochs} must be in 0..epochs={epochs}")
+  target = catalogue.load(target_genotype)  # a bad file fails before the data is read
   setup = setup_lib.SearchSetup()
-  target = catalogue.load(target_genotype)
   transformations.encode(target, setup.transformer)  # fail now, not after training
   chief = strategy_lib.is_chief(setup.strategy)
   checkpointer = checkpoints.Checkpointer(root_dir, setup.state, chief=chief,
                                           **setup.trackables())
-  restored = checkpointer.restore()
+  restored = checkpoints.resume(checkpointer, root_dir)
   if restored:
     logging.info("resumed from %s at %s", restored, setup.state.status())
   writer = (tf.summary.create_file_writer(os.path.join(root_dir, "summaries")) if chief
             else tf.summary.create_noop_writer())
   loop = _Loop(setup, checkpointer, epochs, warmup_epochs, learning_rate_min, checkpoint_every,
                summary_every, log_every, max_nonfinite, target)
-  with writer.as_default():
+  with writer.as_default(), interrupts.deferred():
     loop.run()
   result = report(setup, target, report_dataset)
   if evaluate_cells:
@@ -78,6 +87,16 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
   if chief:
     export.export_policy(setup.agent, setup.transformer, os.path.join(root_dir, "policy"))
   return result
+
+
+_MINIMUM_COUNTS = {"epochs": 0, "warmup_epochs": 0, "checkpoint_every": 1, "summary_every": 1,
+                   "log_every": 1, "max_nonfinite": 1, "evaluate_cells": 0}
+
+
+def _check_counts(**counts):
+  """Step counts and intervals must be integers (an interval of 0 would divide by zero)."""
+  for name, value in counts.items():
+    check_integer(f"train_eval.{name}", value, _MINIMUM_COUNTS[name])
 
 
 def report(setup, genotype, dataset):
@@ -113,6 +132,7 @@ class _Loop:
     self.progress = progress.Progress(total, self.state.total_steps)
     self.nonfinite = 0
     self.drawn = None  # the transformed target last drawn in this process
+    self.saved_steps = self.state.total_steps  # restored, or 0 for a new run
 
   def run(self):
     state = self.state
@@ -153,6 +173,23 @@ class _Loop:
         self._log(epoch, phase, step, metrics)
       if total % self.checkpoint_every == 0:
         self._save()
+      self._stop_if_interrupted()
+
+  def _stop_if_interrupted(self):
+    """After a SIGINT or SIGTERM (interrupts.deferred): save the steps taken since the last
+    checkpoint and stop with one line saying how to resume."""
+    signum = interrupts.pending()
+    if signum is None:
+      return
+    if self.state.total_steps != self.saved_steps:
+      self._save()
+    latest = self.checkpointer.manager.latest_checkpoint
+    if latest is None:
+      raise Interrupted(signum, f"stopped by {interrupts.name(signum)} before the first step "
+                        "finished; nothing was saved: run the same command again to start")
+    raise Interrupted(signum, f"stopped by {interrupts.name(signum)} after step "
+                      f"{self.state.total_steps}, saved as {os.path.basename(latest)}: run the "
+                      "same command again (same --root_dir) to resume from there")
 
   def _check_finite(self, metrics, epoch, phase, step):
     if bool(metrics["finite"]):
@@ -162,11 +199,14 @@ class _Loop:
     name = ("weights", "policy")[phase]
     logging.warning("non-finite %s step skipped (epoch %d, step %d)", name, epoch, step)
     if self.nonfinite >= self.max_nonfinite:
+      latest = self.checkpointer.manager.latest_checkpoint
+      advice = ("lower the learning rate, e.g. WeightTrainer.learning_rate or "
+                "make_agent.learning_rate")
+      saved = (f"its last good checkpoint is {latest} ({advice}, and resume)" if latest
+               else f"no checkpoint was written yet ({advice}, and start again)")
       raise NonFiniteError(
           f"{self.nonfinite} consecutive non-finite {name} steps at epoch {epoch}, step {step}: "
-          f"the run stopped; its last good checkpoint is {self.checkpointer.manager.latest_checkpoint}"
-          " (lower the learning rate, e.g. WeightTrainer.learning_rate or "
-          "make_agent.learning_rate, and resume)")
+          f"the run stopped; {saved}")
 
   def _summaries(self, phase, metrics, step):
     prefix = ("weights", "policy")[phase]
@@ -195,6 +235,7 @@ class _Loop:
 
   def _save(self):
     path = self.checkpointer.save()
+    self.saved_steps = self.state.total_steps
     self._draw_target()
     logging.info("checkpoint %s (%s)", os.path.basename(path), self.state.status())
 

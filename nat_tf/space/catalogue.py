@@ -116,8 +116,7 @@ def load(name_or_path):
   if is_known(name_or_path):
     return get(name_or_path)
   if os.path.isfile(name_or_path):
-    with open(name_or_path, encoding="utf-8") as handle:
-      return genotype_format.parse(handle.read())
+    return genotype_format.read_file(name_or_path)
   raise UsageError(f"{name_or_path!r} is neither a catalogue genotype nor a file"
                    f"{ops.did_you_mean(name_or_path, names())}; catalogue names: "
                    f"{', '.join(names())}")

@@ -7,11 +7,17 @@ the reference's order: sorted by target, two per node, so edge 2i and 2i+1 feed
 node i + 2 and an edge's position is its index in every tensor built from it.
 """
 
+import collections
 import dataclasses
 from typing import Tuple
 
 from nat_tf.errors import UsageError
 from nat_tf.space import ops
+
+
+# Far above any published cell (4 or 5 nodes) and any supernet one can train, low enough
+# that reading, validating and drawing a cell stays instant.
+MAX_NODES = 1000
 
 
 class GenotypeError(UsageError):
@@ -122,11 +128,24 @@ def validate(genotype, op_list=None):
         f"{genotype.reduce.num_nodes}; both cells must have the same node count")
 
 
+def _check_two_inputs_per_node(name, cell):
+  """One pass over the edges (a per-node scan made large cells quadratic)."""
+  inputs = collections.defaultdict(list)
+  for index, edge in enumerate(cell.edges):
+    inputs[edge.dst].append(index)
+  for node in range(2, cell.num_nodes + 2):
+    if len(inputs[node]) != 2:
+      raise GenotypeError(f"{name} cell: node {node} has {len(inputs[node])} inputs (edges "
+                          f"{inputs[node]}); every intermediate node needs exactly two")
+
+
 def _validate_cell(name, cell, op_list):
   if not cell.edges or len(cell.edges) % 2:
     raise GenotypeError(f"{name} cell has {len(cell.edges)} edges; every intermediate node "
                         "needs exactly two inputs, so the count must be even and positive")
   num_nodes = cell.num_nodes
+  if num_nodes > MAX_NODES:
+    raise GenotypeError(f"{name} cell has {num_nodes} nodes; a cell has at most {MAX_NODES}")
   for index, edge in enumerate(cell.edges):
     where = f"{name} cell, edge {index} {(edge.op, edge.src, edge.dst)}"
     try:
@@ -139,11 +158,7 @@ def _validate_cell(name, cell, op_list):
       raise GenotypeError(f"{where}: target node {edge.dst} is out of range 2..{num_nodes + 1}")
     if not 0 <= edge.src < edge.dst:
       raise GenotypeError(f"{where}: source node {edge.src} must be in 0..{edge.dst - 1}")
-  for node in range(2, num_nodes + 2):
-    inputs = [i for i, edge in enumerate(cell.edges) if edge.dst == node]
-    if len(inputs) != 2:
-      raise GenotypeError(f"{name} cell: node {node} has {len(inputs)} inputs (edges {inputs}); "
-                          "every intermediate node needs exactly two")
+  _check_two_inputs_per_node(name, cell)
   targets = [edge.dst for edge in cell.edges]
   if targets != sorted(targets):
     raise GenotypeError(f"{name} cell: edges must be sorted by target node, got targets "
