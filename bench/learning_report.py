@@ -30,6 +30,7 @@ VARIANTS = {
     "quickstart": [],
     "cost_weight_0": ["TransformationEnvironment.cost_weight = 0.0"],
     "cost_weight_0.1": ["TransformationEnvironment.cost_weight = 0.1"],
+    "cost_weight_0.2": ["TransformationEnvironment.cost_weight = 0.2"],
     "adjacency_reference": ["CellEncoder.adjacency = 'reference'"],
     "adjacency_gcn": ["CellEncoder.adjacency = 'gcn'"],
     "baseline_value_network": ["make_agent.baseline = 'value_network'"],

@@ -89,6 +89,9 @@ def test_the_exported_policy_loads_with_the_readme_lines_in_a_fresh_process(tiny
   import subprocess  # pylint: disable=import-outside-toplevel
   import sys  # pylint: disable=import-outside-toplevel
   folder = os.path.join(tiny_run, "policy", "greedy")
+  readme = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "README.md")).read()
+  assert "\n".join("    " + line for line in README_POLICY_LOADING.splitlines()) in readme
   script = README_POLICY_LOADING.replace("POLICY_DIR", repr(folder)) + ACT_ON_DARTS
   result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=False)

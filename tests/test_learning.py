@@ -5,16 +5,19 @@ worse on the held-out split nor costlier.
 Each run is bin/train's job in-process with the family's quickstart gin file
 (nat_tf.search.runs.QUICKSTARTS), which scores the greedy policy on 200 held-out random
 input cells (policy_eval.json, nat_tf.search.policy_eval). Per family it must cut the
-cells' mean multiply-adds by at least MADDS_CUT (quickstart's cost term) and beat the
+cells' mean multiply-adds by at least MADDS_CUT (the quickstarts' cost term) and beat the
 uniformly random valid policy by MARGIN on MEASURE: the accuracy change for fully-concat
 cells; the held-out reward (accuracy change minus the cost term, the objective trained)
-for the other families, whose greedy policies cut 72-97% of the multiply-adds, far more
-than uniform's 64-79%, so that their accuracy margin alone would compare unequal cuts.
+for the other families, whose greedy policies cut up to 97% of the multiply-adds, far
+more than uniform's 64-79%, so that an accuracy margin alone would compare unequal cuts.
+Where a family's quickstart beat its placement control (its own changes moved to random
+edges) on all three seeds, its reward must also exceed the placement control's by
+PLACEMENT_MARGIN: loose-end (fully-concat did too, at its full settings; this test runs it
+shorter); ENAS and NAT++ did not (BUILD_NOTES.md).
 Fully-concat runs three seeds at fewer epochs (FASTER); each other family runs its
 quickstart as committed, one seed, chosen so the three cover seeds 1, 2, 3. Every
 threshold holds with room on all three seeds measured in BUILD_NOTES.md ("Learning per
-input family", bench/learning_report.py). None asserts a margin over the placement
-control: on a third of the seeds of each new family the greedy policy did no better.
+input family", bench/learning_report.py).
 """
 
 import json
@@ -34,12 +37,12 @@ FASTER = ("train_eval.epochs = 50", "train_eval.warmup_epochs = 35")
 # (family, seed, bindings): the runs of this file.
 RUNS = [("fully_concat", 1, FASTER), ("fully_concat", 2, FASTER), ("fully_concat", 3, FASTER),
         ("loose_end", 1, ()), ("enas", 2, ()), ("natpp", 3, ())]
-# Per family: (MADDS_CUT, MEASURE, MARGIN).
+# Per family: (MADDS_CUT, MEASURE, MARGIN, PLACEMENT_MARGIN or None).
 THRESHOLDS = {
-    "fully_concat": (-0.15, "accuracy_change", 0.05),
-    "loose_end": (-0.5, "reward", 0.03),
-    "enas": (-0.5, "reward", 0.03),
-    "natpp": (-0.5, "reward", 0.03),
+    "fully_concat": (-0.15, "accuracy_change", 0.05, None),
+    "loose_end": (-0.15, "reward", 0.05, 0.01),
+    "enas": (-0.5, "reward", 0.05, None),
+    "natpp": (-0.5, "reward", 0.03, None),
 }
 
 
@@ -52,10 +55,12 @@ def held_out(root_dir):
 @pytest.mark.parametrize("family, seed, bindings", RUNS)
 def test_greedy_policy_cuts_cost_and_beats_random(quickstart_run, family, seed, bindings):
   policies = held_out(quickstart_run(family, seed, bindings))
-  greedy, uniform = policies["greedy"], policies["uniform"]
-  madds_cut, measure, margin = THRESHOLDS[family]
+  greedy, uniform, placement = (policies[name] for name in ("greedy", "uniform", "placement"))
+  madds_cut, measure, margin, placement_margin = THRESHOLDS[family]
   assert greedy["madds_change"] <= madds_cut, greedy
   assert greedy[measure] > uniform[measure] + margin, (measure, greedy, uniform)
+  if placement_margin is not None:
+    assert greedy["reward"] > placement["reward"] + placement_margin, (greedy, placement)
 
 
 # The hand-crafted networks built of each catalogue block, costed besides the DARTS one.
