@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import FINAL_RUN
+from nat_tf import cli
 from nat_tf import export
 from nat_tf.data import datasets
 from nat_tf.data import pipeline
@@ -86,15 +87,33 @@ def test_protocol_gin_files_hold_nat_spec_7(name, values):
 @pytest.mark.parametrize("gin_file, genotype, data, test_examples", [
     ("gin/train_final_digits.gin", "ResBlock", "digits_data_dir", 297),  # node 0 read by nulls only
     ("gin/train_final_mnist5k.gin", "DARTS_V2", "mnist5k_data_dir", 1000),
+    ("gin/train_final_resnet20_mnist5k.gin", "ResBlock", "mnist5k_data_dir", 1000),
 ])
-def test_a_block_and_the_mnist5k_protocol_train(request, tmp_path, gin_file, genotype, data,
-                                                test_examples):
+def test_a_block_and_the_mnist5k_protocols_train(request, tmp_path, gin_file, genotype, data,
+                                                 test_examples):
   data_dir = request.getfixturevalue(data)
+  network = "resnet20" if "resnet20" in gin_file else cost.DARTS
+  # FINAL_RUN shrinks DARTS networks to 3 cells; a hand-crafted one keeps its depth.
+  bindings = FINAL_RUN if network == cost.DARTS else [b for b in FINAL_RUN if "layers" not in b]
+  cli.add_search_paths([gin_file])
   gin.parse_config_files_and_bindings([gin_file],
-                                      FINAL_RUN + [f"train_final.data_dir = '{data_dir}'"])
+                                      bindings + [f"train_final.data_dir = '{data_dir}'"])
   try:
     report = train_final.train_final(str(tmp_path), catalogue.get(genotype))
   finally:
     gin.clear_config()
   assert (report["steps"], report["test_examples"]) == (3, test_examples)
-  assert 0.0 <= report["top1"] <= 1.0
+  assert report["cost"]["skeleton"] == ("cifar" if network == cost.DARTS else network)
+
+
+@pytest.mark.parametrize("network", ["vgg16", "resnet20", "mobilenetv2"])
+def test_hand_crafted_protocols_build_their_network_on_mnist5k(network):
+  cli.add_search_paths([f"gin/train_final_{network}_mnist5k.gin"])
+  gin.parse_config_file(f"gin/train_final_{network}_mnist5k.gin")
+  try:
+    assert gin.query_parameter("build_network.network") == network
+    assert gin.query_parameter("train_final.dataset") == "mnist5k"
+    block = {"vgg16": "VGG", "resnet20": "ResBlock", "mobilenetv2": "MobileNetV2"}[network]
+    assert cost.report(catalogue.get(block), "mnist5k", network=network)["skeleton"] == network
+  finally:
+    gin.clear_config()
