@@ -98,3 +98,15 @@ def test_parse_seeds_names_the_flag():
     compare.parse_seeds(["1", "x"])
   with pytest.raises(UsageError, match="--seeds is empty"):
     compare.parse_seeds([])
+
+
+def test_derivation_reports_each_candidates_test_against_the_input():
+  base = np.arange(8) % 2 == 0
+  original = _candidate("input", base, 100)
+  worse = _candidate("greedy", _flipped(base, 3, 1), 50)
+  derivation = derive.Derivation(original, (worse,), original, "rule", 8)
+  record = derivation.as_dict()
+  expected = {"examples": 8, "only_input": 3, "only_candidate": 1, "p_value": 0.625}
+  assert record["candidates"][0]["versus_input"] == expected
+  assert record["chosen"]["versus_input"]["p_value"] == 1.0
+  assert "-3/+1 p=0.62" in derive.format_report(derivation).splitlines()[3]
