@@ -110,3 +110,17 @@ def test_derivation_reports_each_candidates_test_against_the_input():
   assert record["candidates"][0]["versus_input"] == expected
   assert record["chosen"]["versus_input"]["p_value"] == 1.0
   assert "-3/+1 p=0.62" in derive.format_report(derivation).splitlines()[3]
+
+
+def test_an_extra_rule_keeps_from_the_same_candidates_never_costlier_than_accuracy(tiny_search):
+  kept = compare.kept_by_method(tiny_search, DARTS, derive.run_policies(tiny_search), [0, 1],
+                                rules=("not_worse",))
+  assert tuple(kept.by_method) == compare.method_names(("not_worse",)) == (
+      "input", "NAT", "random search", "NAT (not_worse)", "random search (not_worse)",
+      "skip everywhere", "no pooling")
+  for method in ("NAT", "random search"):
+    by_noise_rule = kept.by_method[f"{method} (not_worse)"]
+    for by_accuracy, by_noise in zip(kept.by_method[method], by_noise_rule):
+      # the most accurate candidate is never worse than the input, so it is eligible
+      assert by_noise.madds <= by_accuracy.madds
+      assert not paired.significantly_worse(derive.versus_input(kept.original, by_noise), 0.05)

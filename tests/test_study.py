@@ -65,10 +65,10 @@ def test_a_foreign_folder_or_another_request_is_refused(tmp_path):
   asked = study.request("run", {"DARTS_V2": DARTS}, [0], [], [], None)
   atomic.write_json(os.path.join(folder, study.PLAN_FILE), {"request": asked})
   study.check_output_dir(folder)
-  assert study.load_or_make_plan(folder, asked, {}, [0], [])["request"] == asked
+  assert study.load_or_make_plan(folder, asked, {})["request"] == asked
   other = study.request("run", {"DARTS_V2": DARTS}, [0, 1], [], [], None)
   with pytest.raises(UsageError, match="another request .different seeds.; rerun with the same"):
-    study.load_or_make_plan(folder, other, {}, [0, 1], [])
+    study.load_or_make_plan(folder, other, {})
 
 
 def test_bin_study_refuses_a_repeated_input_in_one_line(tmp_path):
@@ -107,7 +107,6 @@ def _kill_after_first_training(args, output, log_path):
   return _finished_reports(output)
 
 
-@pytest.mark.slow  # about 90 s on two cores: three trainings, each exported and reloaded
 def test_a_tiny_study_killed_mid_way_resumes_and_writes_table_and_plot(tiny_run, digits_data_dir,
                                                                        tmp_path):
   output = str(tmp_path / "study")
@@ -147,3 +146,8 @@ def test_a_tiny_study_killed_mid_way_resumes_and_writes_table_and_plot(tiny_run,
     assert row["madds"]["mean"] <= rows["input"]["madds"]["mean"]
     assert f"| {row['method']} | {report['top1']:.4f} ± 0.0000 |" in markdown
   assert entry["test_examples"] == 297 and entry["holdout_examples"] == 90
+
+
+def test_an_unknown_extra_rule_is_refused_naming_the_flag():
+  with pytest.raises(UsageError, match=r"--rules=not_worse,best: 'best' is not one of"):
+    study.request("run", {"DARTS_V2": DARTS}, [0], [], [], None, ["not_worse", "best"])

@@ -32,7 +32,16 @@ NAT, RANDOM = "NAT", "random search"
 RANDOM_SEED_OFFSET = 10_007
 COLUMNS = (("accuracy", "held-out accuracy", 1, 4), ("params", "params (M)", 1e6, 3),
            ("madds", "multiply-adds (M)", 1e6, 1), ("changed_edges", "changed edges", 1, 1))
-METHODS = ("input", NAT, RANDOM) + tuple(baselines.HEURISTICS)
+
+
+def method_names(rules=()):
+  """Row order: the input, NAT and random search kept by the gin-bound Selection, both
+  again for each extra rule ('NAT (not_worse)'), the heuristics."""
+  searched = [NAT, RANDOM] + [f"{method} ({rule})" for rule in rules for method in (NAT, RANDOM)]
+  return ("input", *searched, *baselines.HEURISTICS)
+
+
+METHODS = method_names()
 
 
 def parse_seeds(values, flag="--seeds"):
@@ -58,8 +67,10 @@ class Kept:
   holdout_examples: int
 
 
-def kept_by_method(search, genotype, policies, seeds):
-  """The Kept of every method of the module doc on `genotype`, one search per seed."""
+def kept_by_method(search, genotype, policies, seeds, rules=()):
+  """The Kept of every method of the module doc on `genotype`, one search per seed;
+  `rules`: Selection rules that also keep one of NAT's and random search's candidates
+  (the other Selection settings as bound), e.g. ('not_worse',)."""
   if not seeds:
     raise UsageError("--seeds is empty; give at least one seed, e.g. --seeds=0,1,2")
   transformer = search.transformer
@@ -74,15 +85,17 @@ def kept_by_method(search, genotype, policies, seeds):
   scorer = holdout.HoldoutScorer(search)
   candidates = derive.scored(scorer, fixed + [pair for _, _, group in searched for pair in group])
   original = candidates[0]
-  selection = derive.Selection()
+  selections = {"": derive.Selection(), **{f" ({rule})": derive.Selection(rule=rule)
+                                           for rule in rules}}
   kept = {name: [c] * len(seeds) for (name, _), c in zip(fixed, candidates)}
-  kept[NAT], kept[RANDOM] = [], []
   offset = len(fixed)
   for method, _, group in searched:
-    kept[method].append(selection(original, candidates[offset:offset + len(group)]))
+    for suffix, selection in selections.items():
+      kept.setdefault(method + suffix, []).append(
+          selection(original, candidates[offset:offset + len(group)]))
     offset += len(group)
-  return Kept(original, {name: kept[name] for name in METHODS}, list(seeds),
-              len(searched[0][2]), str(selection), scorer.examples)
+  return Kept(original, {name: kept[name] for name in method_names(rules)}, list(seeds),
+              len(searched[0][2]), str(selections[""]), scorer.examples)
 
 
 def compare(search, genotype, policies, seeds):

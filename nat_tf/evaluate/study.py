@@ -76,9 +76,13 @@ def check_output_dir(output_dir):
                      "folder to resume it")
 
 
-def request(run_dir, inputs, seeds, gin_files, bindings, policy_dir):
+def request(run_dir, inputs, seeds, gin_files, bindings, policy_dir, rules=()):
   """What the user asked for, as plan.json records it (a rerun must ask the same)."""
-  return {"run_dir": os.path.abspath(run_dir),
+  unknown = [rule for rule in rules if rule not in derive.RULES]
+  if unknown:
+    raise UsageError(f"--rules={','.join(rules)}: {unknown[0]!r} is not one of "
+                     f"{list(derive.RULES)}")
+  return {"run_dir": os.path.abspath(run_dir), "rules": list(rules),
           "policy_dir": policy_dir and os.path.abspath(policy_dir),
           "inputs": {name: genotype_format.to_literal(g) for name, g in inputs.items()},
           "seeds": list(seeds), "gin_files": [os.path.abspath(path) for path in gin_files],
@@ -104,14 +108,16 @@ def _run_data_dir():
     return None
 
 
-def make_plan(asked, inputs, seeds, bindings):
-  """plan.json's content: per input, what each method keeps per seed (compare's search
-  and selection), every distinct architecture, the protocol and the run's data dir."""
+def make_plan(asked, inputs):
+  """plan.json's content for the request `asked` on `inputs` ({name: genotype}): per
+  input, what each method keeps per seed (compare's search and selection), every
+  distinct architecture, the protocol and the run's data dir."""
   gin.clear_config()
   try:
-    search, _ = runs.load(asked["run_dir"], bindings)
+    search, _ = runs.load(asked["run_dir"], asked["bindings"])
     policies = derive.run_policies(search, asked["policy_dir"])
-    plans = [_input_plan(name, compare.kept_by_method(search, genotype, policies, seeds))
+    plans = [_input_plan(name, compare.kept_by_method(search, genotype, policies,
+                                                      asked["seeds"], asked["rules"]))
              for name, genotype in inputs.items()]
     data_dir = _run_data_dir()
     dataset = search.info.name
@@ -122,7 +128,7 @@ def make_plan(asked, inputs, seeds, bindings):
     architectures.update(entry.pop("genotypes"))
   return {"request": asked, "inputs": plans, "architectures": architectures,
           "protocol": {"gin_files": protocol_files(asked["gin_files"], dataset),
-                       "bindings": list(bindings), "data_dir": data_dir}}
+                       "bindings": asked["bindings"], "data_dir": data_dir}}
 
 
 def _input_plan(name, kept):
@@ -144,7 +150,7 @@ def _input_plan(name, kept):
           "genotypes": genotypes}
 
 
-def load_or_make_plan(output_dir, asked, inputs, seeds, bindings):
+def load_or_make_plan(output_dir, asked, inputs):
   """The plan of an earlier run of this study in `output_dir`, or a new one, saved."""
   path = os.path.join(output_dir, PLAN_FILE)
   if os.path.isfile(path):
@@ -155,7 +161,7 @@ def load_or_make_plan(output_dir, asked, inputs, seeds, bindings):
                        f"(different {', '.join(differing)}); rerun with the same flags to "
                        "resume it, or give a new --output_dir")
     return plan
-  plan = make_plan(asked, inputs, seeds, bindings)
+  plan = make_plan(asked, inputs)
   atomic.write_json(path, plan)
   return plan
 
@@ -288,8 +294,8 @@ def markdown(study):
     lines += [f"## {entry['name']}", "",
               f"Test top-1 on {entry['test_examples']} {entry['dataset']} test images. NAT and "
               f"random search keep one of {entry['evaluations_per_seed']} candidates per seed "
-              f"by {entry['selection']}, scored on {entry['holdout_examples']} held-out "
-              "images.", "",
+              f"by {entry['selection']} ('(rule)' rows: by that rule), scored on "
+              f"{entry['holdout_examples']} held-out images.", "",
               "| method | " + " | ".join(title for _, title, _, _ in COLUMNS) + " | versus input |",
               "|---" * (len(COLUMNS) + 2) + "|"]
     for row in entry["rows"]:
@@ -333,21 +339,23 @@ def plot_png(study):
   return buffer.getvalue()
 
 
-def study_run(run_dir, inputs, output_dir, seeds, gin_files=(), bindings=(), policy_dir=None):
+def study_run(run_dir, inputs, output_dir, seeds, gin_files=(), bindings=(), policy_dir=None,
+              rules=()):
   """bin/study: plan (or reload the plan), train what is unfinished, write study.json,
   study.md and study.png into `output_dir`; returns the Markdown.
 
   `inputs`: {name: genotype}; `gin_files`: the train_final protocol (default: the bundled
   one for a run on bundled data); `bindings` apply to the search run's config and to
-  every training (e.g. proposals.samples, Selection.rule, train_final.epochs).
+  every training (e.g. proposals.samples, Selection.rule, train_final.epochs); `rules`:
+  extra Selection rules, each adding NAT's and random search's pick by it as rows.
   """
   if not inputs:
     raise UsageError("--genotypes is empty; give at least one, e.g. --genotypes=DARTS_V2")
   if not seeds:
     raise UsageError("--seeds is empty; give at least one seed, e.g. --seeds=0,1,2")
   check_output_dir(output_dir)
-  asked = request(run_dir, inputs, seeds, gin_files, bindings, policy_dir)
-  plan = load_or_make_plan(output_dir, asked, inputs, seeds, bindings)
+  asked = request(run_dir, inputs, seeds, gin_files, bindings, policy_dir, rules)
+  plan = load_or_make_plan(output_dir, asked, inputs)
   study = results(plan, run_trainings(plan, output_dir))
   text = markdown(study)
   atomic.write_json(os.path.join(output_dir, "study.json"), study)

@@ -54,8 +54,8 @@ RULES = ("accuracy", "cheapest_within", "not_worse")
 COST_SETTINGS = ("cifar10", "imagenet")
 SELECTION_SETTING = "cifar10"
 OUTPUT_FILES = ("genotype.json", "genotype.txt", "cost.json", "cells.png", "derivation.json")
-# Accuracies are means of per-batch fractions in float32; equal counts give equal floats,
-# this only absorbs rounding when a tolerance is added.
+# Accuracies are counts of right images over the held-out size; equal counts give equal
+# floats, this only absorbs rounding when a tolerance is added.
 _EPSILON = 1e-6
 
 
