@@ -1,5 +1,10 @@
 """Paired tests against the input: exact McNemar, the 'not_worse' rule, per-image scores."""
 
+import json
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -124,3 +129,36 @@ def test_an_extra_rule_keeps_from_the_same_candidates_never_costlier_than_accura
       # the most accurate candidate is never worse than the input, so it is eligible
       assert by_noise.madds <= by_accuracy.madds
       assert not paired.significantly_worse(derive.versus_input(kept.original, by_noise), 0.05)
+
+
+MIRRORED_PER_EXAMPLE = textwrap.dedent("""
+    import json
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from nat_tf.nn import architecture
+    from nat_tf.nn import supernet as supernet_lib
+    from nat_tf.search import supernet_steps
+    from nat_tf.space import ops
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+      net = supernet_lib.Supernet(ops.FULLY_CONCAT, 10, 8, 1, channels=4, layers=3)
+    images = tf.random.stateless_normal([10, 8, 8, 1], seed=[0, 1])
+    labels = tf.random.stateless_uniform([10], [0, 2], 0, 10, tf.int32)
+    batch = next(iter(strategy.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensors((images, labels)))))
+    archs = architecture.random(tf.random.Generator.from_seed(1), 3, 4, ops.FULLY_CONCAT)
+    scorer = supernet_steps.Scorer(net, strategy, 1)
+    hits = tf.function(scorer.per_example, autograph=False)(*batch, archs)
+    counts = tf.function(scorer, autograph=False)(*batch, archs)
+    print(json.dumps({"shape": hits.shape.as_list(), "sums": hits.numpy().sum(1).tolist(),
+                      "counts": counts.numpy().tolist()}))
+""")
+
+
+def test_per_example_hits_gather_every_replicas_images():
+  result = subprocess.run([sys.executable, "-c", MIRRORED_PER_EXAMPLE], capture_output=True,
+                          text=True, check=True)
+  found = json.loads(result.stdout.strip().splitlines()[-1])
+  assert found["shape"] == [3, 10]  # both replicas' halves of the global batch
+  assert found["sums"] == found["counts"]
