@@ -7,10 +7,13 @@ of every seed is scored in one pass over the held-out split with the run's
 supernet weights, so rows differ only in their architectures. Each row reports the
 kept architecture's supernet accuracy and its CIFAR DARTS network cost, as mean
 and spread (population standard deviation) over the seeds; the input and the
-heuristics are deterministic, so their spread is zero.
+heuristics are deterministic, so their spread is zero. Each kept architecture also
+gets its exact McNemar test against the input on the same held-out images, per seed.
 """
 
+import dataclasses
 import os
+from typing import Dict, List
 
 import numpy as np
 
@@ -19,6 +22,7 @@ from nat_tf.errors import UsageError
 from nat_tf.search import baselines
 from nat_tf.search import derive
 from nat_tf.search import holdout
+from nat_tf.search import paired
 from nat_tf.search import runs
 from nat_tf.search import transformations
 
@@ -30,8 +34,43 @@ COLUMNS = (("accuracy", "held-out accuracy", 1, 4), ("params", "params (M)", 1e6
            ("madds", "multiply-adds (M)", 1e6, 1), ("changed_edges", "changed edges", 1, 1))
 
 
-def compare(search, genotype, policies, seeds):
-  """The comparison table as a JSON-ready dict (see the module doc)."""
+def method_names(rules=()):
+  """Row order: the input, NAT and random search kept by the gin-bound Selection, both
+  again for each extra rule ('NAT (not_worse)'), the heuristics."""
+  searched = [NAT, RANDOM] + [f"{method} ({rule})" for rule in rules for method in (NAT, RANDOM)]
+  return ("input", *searched, *baselines.HEURISTICS)
+
+
+METHODS = method_names()
+
+
+def parse_seeds(values, flag="--seeds"):
+  """Integer seeds from a flag's comma-separated strings; a UsageError naming the flag."""
+  try:
+    seeds = [int(value) for value in values]
+  except ValueError:
+    raise UsageError(f"{flag}={','.join(values)}: give integers, e.g. {flag}=0,1,2") from None
+  if not seeds:
+    raise UsageError(f"{flag} is empty; give at least one seed, e.g. {flag}=0,1,2")
+  return seeds
+
+
+@dataclasses.dataclass(frozen=True)
+class Kept:
+  """What each method keeps per seed (`by_method[method][i]` for `seeds[i]`), with the
+  input's candidate and how the candidates were scored and kept."""
+  original: derive.Candidate
+  by_method: Dict[str, List[derive.Candidate]]
+  seeds: List[int]
+  evaluations_per_seed: int
+  selection: str
+  holdout_examples: int
+
+
+def kept_by_method(search, genotype, policies, seeds, rules=()):
+  """The Kept of every method of the module doc on `genotype`, one search per seed;
+  `rules`: Selection rules that also keep one of NAT's and random search's candidates
+  (the other Selection settings as bound), e.g. ('not_worse',)."""
   if not seeds:
     raise UsageError("--seeds is empty; give at least one seed, e.g. --seeds=0,1,2")
   transformer = search.transformer
@@ -46,28 +85,46 @@ def compare(search, genotype, policies, seeds):
   scorer = holdout.HoldoutScorer(search)
   candidates = derive.scored(scorer, fixed + [pair for _, _, group in searched for pair in group])
   original = candidates[0]
-  selection = derive.Selection()
+  selections = {"": derive.Selection(), **{f" ({rule})": derive.Selection(rule=rule)
+                                           for rule in rules}}
   kept = {name: [c] * len(seeds) for (name, _), c in zip(fixed, candidates)}
-  kept[NAT], kept[RANDOM] = [], []
   offset = len(fixed)
   for method, _, group in searched:
-    kept[method].append(selection(original, candidates[offset:offset + len(group)]))
+    for suffix, selection in selections.items():
+      kept.setdefault(method + suffix, []).append(
+          selection(original, candidates[offset:offset + len(group)]))
     offset += len(group)
-  order = ["input", NAT, RANDOM] + list(baselines.HEURISTICS)
-  return {"seeds": list(seeds), "evaluations_per_seed": len(searched[0][2]),
-          "selection": str(selection), "holdout_examples": scorer.examples,
-          "rows": [_row(name, kept[name], genotype) for name in order]}
+  return Kept(original, {name: kept[name] for name in method_names(rules)}, list(seeds),
+              len(searched[0][2]), str(selections[""]), scorer.examples)
 
 
-def _row(method, kept, genotype):
+def compare(search, genotype, policies, seeds):
+  """The comparison table as a JSON-ready dict (see the module doc)."""
+  kept = kept_by_method(search, genotype, policies, seeds)
+  return {"seeds": kept.seeds, "evaluations_per_seed": kept.evaluations_per_seed,
+          "selection": kept.selection, "holdout_examples": kept.holdout_examples,
+          "rows": [_row(name, candidates, kept.original)
+                   for name, candidates in kept.by_method.items()]}
+
+
+def spread(series):
+  """{'mean', 'std' (population), 'values'} of a per-seed series."""
+  return {"mean": float(np.mean(series)), "std": float(np.std(series)),
+          "values": [float(v) for v in series]}
+
+
+def _row(method, kept, original):
   values = {"accuracy": [c.accuracy for c in kept], "params": [c.params for c in kept],
             "madds": [c.madds for c in kept],
-            "changed_edges": [derive.changed_edges(genotype, c.genotype) for c in kept]}
-  row = {"method": method}
-  for key, series in values.items():
-    row[key] = {"mean": float(np.mean(series)), "std": float(np.std(series)),
-                "values": [float(v) for v in series]}
+            "changed_edges": [derive.changed_edges(original.genotype, c.genotype) for c in kept]}
+  row = {"method": method, **{key: spread(series) for key, series in values.items()}}
+  row["versus_input"] = [derive.versus_input(original, c).as_dict() for c in kept]
   return row
+
+
+def paired_cell(tests):
+  """Per-seed paired tests (PairedTest dicts) in one table cell: -only input/+only kept p."""
+  return "; ".join(str(paired.PairedTest(**test)) for test in tests)
 
 
 def markdown(table, name="input"):
@@ -75,13 +132,15 @@ def markdown(table, name="input"):
   lines = [f"{name}: {table['evaluations_per_seed']} transformed candidates per search and seed, "
            f"kept by {table['selection']}; supernet accuracy on {table['holdout_examples']} "
            f"held-out examples; cost of the CIFAR DARTS network (C=36, L=20); mean ± std over "
-           f"seeds {table['seeds']}.", "",
-           "| method | " + " | ".join(title for _, title, _, _ in COLUMNS) + " |",
-           "|---" * (len(COLUMNS) + 1) + "|"]
+           f"seeds {table['seeds']}; versus input: held-out images only the input / only the "
+           "kept architecture gets right and the exact McNemar p, per seed.", "",
+           "| method | " + " | ".join(title for _, title, _, _ in COLUMNS) + " | versus input |",
+           "|---" * (len(COLUMNS) + 2) + "|"]
   for row in table["rows"]:
     cells = [f"{row[key]['mean'] / scale:.{digits}f} ± {row[key]['std'] / scale:.{digits}f}"
              for key, _, scale, digits in COLUMNS]
-    lines.append(f"| {row['method']} | " + " | ".join(cells) + " |")
+    lines.append(f"| {row['method']} | " + " | ".join(cells) +
+                 f" | {paired_cell(row['versus_input'])} |")
   return "\n".join(lines) + "\n"
 
 

@@ -7,10 +7,17 @@ network), together with the input, and one is kept by a gin-bound rule:
 - 'accuracy': the candidate of highest supernet accuracy, ties going to the
   cheaper one;
 - 'cheapest_within': the cheapest candidate whose accuracy is at most `tolerance`
-  below the input's (for a user who wants a smaller network at a known loss).
-The input is a candidate under both rules, so the answer can be "no change" and the
-kept architecture is never less accurate on the held-out split than the input (the
-reference kept the best transformed one even when it was worse). A kept cell with an
+  below the input's (for a user who wants a smaller network at a known loss);
+- 'not_worse': the cheapest candidate not significantly worse than the input (exact
+  McNemar test on the same held-out images, two-sided level `alpha`), ties going to
+  the more accurate: a difference inside the held-out split's noise is no reason to
+  keep a costlier architecture.
+Every candidate is reported with its paired test against the input (images only the
+input gets right, only the candidate gets right, p-value) and the held-out size.
+The input is a candidate under every rule, so the answer can be "no change", and the
+kept architecture is never less accurate on the held-out split than the input by more
+than the rule allows (the reference kept the best transformed one even when it was
+worse). A kept cell with an
 output node that only null edges feed is reported with a warning.
 
 Valid actions never add cost to an edge; the chosen network's whole cost (DARTS
@@ -23,10 +30,11 @@ another width adds its adaptation): such candidates are dropped before selection
 
 import dataclasses
 import os
-from typing import Tuple
+from typing import Optional, Tuple
 
 from absl import logging
 import gin
+import numpy as np
 import tensorflow as tf
 
 from nat_tf import atomic
@@ -34,30 +42,33 @@ from nat_tf import export
 from nat_tf.errors import UsageError
 from nat_tf.evaluate import diagram
 from nat_tf.search import holdout
+from nat_tf.search import paired
 from nat_tf.search import runs
 from nat_tf.search import transformations
 from nat_tf.space import cost
 from nat_tf.space import genotype_format
 from nat_tf.space import handcrafted
 
-RULES = ("accuracy", "cheapest_within")
+RULES = ("accuracy", "cheapest_within", "not_worse")
 # The cost settings of cost.json and of the never-costlier check: bin/cost's defaults.
 COST_SETTINGS = ("cifar10", "imagenet")
 SELECTION_SETTING = "cifar10"
 OUTPUT_FILES = ("genotype.json", "genotype.txt", "cost.json", "cells.png", "derivation.json")
-# Accuracies are means of per-batch fractions in float32; equal counts give equal floats,
-# this only absorbs rounding when a tolerance is added.
+# Accuracies are counts of right images over the held-out size; equal counts give equal
+# floats, this only absorbs rounding when a tolerance is added.
 _EPSILON = 1e-6
 
 
 @dataclasses.dataclass(frozen=True)
 class Candidate:
-  """One scored architecture; `source` says where it came from ('input', 'greedy', ...)."""
+  """One scored architecture; `source` says where it came from ('input', 'greedy', ...);
+  `correct`: which held-out images it gets right (bool [examples]), for paired tests."""
   source: str
   genotype: object
   accuracy: float
   params: int
   madds: int
+  correct: Optional[np.ndarray] = dataclasses.field(default=None, compare=False, repr=False)
 
   def as_dict(self):
     return {"source": self.source, "accuracy": self.accuracy, "params": self.params,
@@ -77,9 +88,18 @@ class Derivation:
   def as_dict(self):
     return {"rule": self.rule, "holdout_examples": self.holdout_examples,
             "dropped_as_costlier": list(self.dropped),
-            "input": self.original.as_dict(), "chosen": self.chosen.as_dict(),
+            "input": self.original.as_dict(), "chosen": self._with_test(self.chosen),
             "warnings": dead_output_warnings(self.chosen.genotype),
-            "candidates": [c.as_dict() for c in self.candidates]}
+            "candidates": [self._with_test(c) for c in self.candidates]}
+
+  def _with_test(self, candidate):
+    return {**candidate.as_dict(),
+            "versus_input": versus_input(self.original, candidate).as_dict()}
+
+
+def versus_input(original, candidate):
+  """The exact McNemar test of `candidate` against the input on the same held-out images."""
+  return paired.mcnemar(original.correct, candidate.correct)
 
 
 @gin.configurable(denylist=["policies", "transformer", "genotype"])
@@ -99,13 +119,14 @@ def proposals(policies, transformer, genotype, samples=10, seed=0):
 
 
 def scored(scorer, named):
-  """Candidates of (source, genotype) pairs: holdout accuracy and CIFAR network cost."""
-  accuracies = scorer([g for _, g in named])
+  """Candidates of (source, genotype) pairs: holdout accuracy and per-image correctness,
+  CIFAR network cost."""
+  correct = scorer.correct([g for _, g in named])
   candidates = []
-  for (source, genotype), accuracy in zip(named, accuracies):
+  for (source, genotype), hits in zip(named, correct):
     report = cost.report(genotype, SELECTION_SETTING)
-    candidates.append(Candidate(source, genotype, float(accuracy), report["params"],
-                                report["madds"]))
+    candidates.append(Candidate(source, genotype, float(hits.mean()), report["params"],
+                                report["madds"], hits))
   return candidates
 
 
@@ -113,27 +134,38 @@ def scored(scorer, named):
 class Selection:
   """The rule that keeps one candidate (see the module doc); `cost_metric` ranks by cost."""
 
-  def __init__(self, rule="accuracy", tolerance=0.0, cost_metric="madds"):
+  def __init__(self, rule="accuracy", tolerance=0.0, cost_metric="madds", alpha=0.05):
     if rule not in RULES:
       raise UsageError(f"Selection.rule={rule!r} is not one of {list(RULES)}")
     if tolerance < 0:
       raise UsageError(f"Selection.tolerance={tolerance} must be >= 0 (an accuracy fraction)")
+    if not 0 < alpha < 1:
+      raise UsageError(f"Selection.alpha={alpha} must be in (0, 1) (a significance level, "
+                       "e.g. 0.05)")
     if cost_metric not in cost.COST_METRICS:
       raise UsageError(f"Selection.cost_metric={cost_metric!r} is not one of "
                        f"{list(cost.COST_METRICS)}")
     self.rule, self.tolerance, self.cost_metric = rule, tolerance, cost_metric
+    self.alpha = alpha
 
   def __str__(self):
     if self.rule == "accuracy":
       return "highest supernet accuracy"
+    if self.rule == "not_worse":
+      return (f"cheapest ({self.cost_metric}) not significantly worse than the input (exact "
+              f"McNemar, alpha {self.alpha:g})")
     return f"cheapest ({self.cost_metric}) within {self.tolerance:g} of the input's accuracy"
 
   def __call__(self, original, transformed):
     candidates = (original, *transformed)
     if self.rule == "accuracy":
       return max(candidates, key=lambda c: (c.accuracy, -getattr(c, self.cost_metric)))
-    floor = original.accuracy - self.tolerance - _EPSILON
-    eligible = [c for c in candidates if c.accuracy >= floor]
+    if self.rule == "not_worse":
+      eligible = [c for c in candidates
+                  if not paired.significantly_worse(versus_input(original, c), self.alpha)]
+    else:
+      floor = original.accuracy - self.tolerance - _EPSILON
+      eligible = [c for c in candidates if c.accuracy >= floor]
     return min(eligible, key=lambda c: (getattr(c, self.cost_metric), -c.accuracy))
 
 
@@ -244,12 +276,16 @@ def changed_edges(before, after):
 def format_report(derivation):
   """The candidates as a text table, the kept one marked."""
   lines = [f"kept: {derivation.rule}; supernet accuracy on {derivation.holdout_examples} "
-           "held-out examples, cost of the CIFAR DARTS network (C=36, L=20):",
-           f"  {'candidate':<12} {'accuracy':>8} {'params':>12} {'madds':>14}  changed edges"]
+           "held-out examples, cost of the CIFAR DARTS network (C=36, L=20); versus input: "
+           "-images only the input gets right/+only the candidate, exact McNemar p:",
+           f"  {'candidate':<12} {'accuracy':>8} {'params':>12} {'madds':>14}  changed edges  "
+           "versus input"]
   for c in (derivation.original,) + derivation.candidates:
     changed = changed_edges(derivation.original.genotype, c.genotype)
     mark = "*" if c is derivation.chosen else " "
-    lines.append(f"{mark} {c.source:<12} {c.accuracy:8.4f} {c.params:12,} {c.madds:14,}  {changed}")
+    test = versus_input(derivation.original, c)
+    lines.append(f"{mark} {c.source:<12} {c.accuracy:8.4f} {c.params:12,} {c.madds:14,}  "
+                 f"{changed:<13}  {test}")
   lines.append("derived genotype:")
   lines.append(genotype_format.to_literal(derivation.chosen.genotype))
   return "\n".join(lines)

@@ -18,8 +18,9 @@ from nat_tf.search import transformations
 
 
 class HoldoutScorer:
-  """Exact top-1 accuracies on the held-out split; called on genotypes, or `accuracy`
-  on architecture tensors."""
+  """Exact top-1 accuracies on the held-out split, and which images each candidate gets
+  right (`correct`, `per_example`); called on genotypes, or `accuracy` on architecture
+  tensors."""
 
   def __init__(self, search, batch_size=None):
     """`batch_size`: held-out images per supernet call (default: the search's batch
@@ -30,17 +31,25 @@ class HoldoutScorer:
                             min(batch_size or search.batch_size, self.examples),
                             training=False, drop_remainder=False)
     self.batches = list(search.strategy.experimental_distribute_dataset(data))
-    # A global batch size of 1 makes the Scorer return counts, exact for any batch size.
-    self._correct = tf.function(supernet_steps.Scorer(search.supernet, search.strategy, 1),
-                                autograph=False, reduce_retracing=True)
+    scorer = supernet_steps.Scorer(search.supernet, search.strategy, search.batch_size)
+    self._hits = tf.function(scorer.per_example, autograph=False, reduce_retracing=True)
 
   def __call__(self, genotypes):
     """Accuracies [len(genotypes)]; a genotype the policy can't encode raises UsageError."""
-    return self.accuracy(np.stack([transformations.encode(g, self.search.transformer)
-                                   for g in genotypes]))
+    return self.correct(genotypes).mean(axis=1)
+
+  def correct(self, genotypes):
+    """bool [len(genotypes), examples]: which held-out images each genotype gets right."""
+    return self.per_example(np.stack([transformations.encode(g, self.search.transformer)
+                                      for g in genotypes]))
 
   def accuracy(self, architectures):
-    """Top-1 accuracy [M] of architectures [M, 2, 2, E] on the whole held-out split.
+    """Top-1 accuracy [M] of architectures [M, 2, 2, E] on the whole held-out split."""
+    return self.per_example(architectures).mean(axis=1)
+
+  def per_example(self, architectures):
+    """bool [M, examples]: which held-out images (in stored order) each of architectures
+    [M, 2, 2, E] gets right; what paired tests between candidates need.
 
     Each distinct architecture is scored once (a forward pass is deterministic on
     fixed images), so unchanged cells and repeated transformations cost nothing.
@@ -49,5 +58,6 @@ class HoldoutScorer:
     unique, inverse = np.unique(architectures.reshape(len(architectures), -1), axis=0,
                                 return_inverse=True)
     unique = tf.constant(unique.reshape((-1,) + architectures.shape[1:]))
-    correct = tf.add_n([self._correct(images, labels, unique) for images, labels in self.batches])
-    return (correct.numpy() / self.examples)[inverse.reshape(-1)]
+    hits = tf.concat([self._hits(images, labels, unique) for images, labels in self.batches],
+                     axis=1)
+    return (hits.numpy() > 0.5)[inverse.reshape(-1)]

@@ -18,9 +18,13 @@ from nat_tf.search import sgd
 SUM = tf.distribute.ReduceOp.SUM
 
 
+def _hits(logits, labels):
+  """1.0 where the top-1 prediction is right, else 0.0, per example."""
+  return tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels), tf.float32)
+
+
 def _correct(logits, labels):
-  return tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels),
-                               tf.float32))
+  return tf.reduce_sum(_hits(logits, labels))
 
 
 @gin.configurable(denylist=["supernet", "strategy", "generator", "global_batch_size"])
@@ -68,7 +72,8 @@ class WeightTrainer(tf.Module):
 
 
 class Scorer:
-  """Top-1 accuracy of M architectures on one global minibatch, summed over replicas."""
+  """Top-1 accuracy of M architectures on one global minibatch, summed over replicas, or
+  (`per_example`) which examples each gets right, for paired tests between them."""
 
   def __init__(self, supernet, strategy, global_batch_size):
     self.supernet = supernet
@@ -80,8 +85,17 @@ class Scorer:
     return self.strategy.reduce(SUM, correct, axis=None) / self.global_batch_size
 
   def _replica_correct(self, images, labels, architectures):
+    return tf.reduce_sum(self._replica_hits(images, labels, architectures), axis=1)
+
+  def per_example(self, images, labels, architectures):
+    """[M, global batch] 1.0 where architecture m classifies the example right; the
+    replicas' parts concatenated in the order the batch was split."""
+    hits = self.strategy.run(self._replica_hits, args=(images, labels, architectures))
+    return self.strategy.gather(hits, axis=1)
+
+  def _replica_hits(self, images, labels, architectures):
     def one(architecture):
-      return _correct(self.supernet(images, architecture), labels)
+      return _hits(self.supernet(images, architecture), labels)
 
     return tf.stop_gradient(tf.map_fn(one, architectures, fn_output_signature=tf.float32))
 
