@@ -30,8 +30,9 @@ NAT, RANDOM = "NAT", "random search"
 # Random search draws from another stream than NAT's sampling of the same seed: while the
 # policy is still near uniform, one stream would give both searches the same samples.
 RANDOM_SEED_OFFSET = 10_007
-COLUMNS = (("accuracy", "held-out accuracy", 1, 4), ("params", "params (M)", 1e6, 3),
-           ("madds", "multiply-adds (M)", 1e6, 1), ("changed_edges", "changed edges", 1, 1))
+# (key, title, scale, format spec) of each column of the Markdown table.
+COLUMNS = (("accuracy", "held-out accuracy", 1, ".4f"), ("params", "params (M)", 1e6, ".3f"),
+           ("madds", "multiply-adds (M)", 1e6, ".1f"), ("changed_edges", "changed edges", 1, ".1f"))
 
 
 def method_names(rules=()):
@@ -133,15 +134,21 @@ def markdown(table, name="input"):
            f"kept by {table['selection']}; supernet accuracy on {table['holdout_examples']} "
            f"held-out examples; cost of the CIFAR DARTS network (C=36, L=20); mean ± std over "
            f"seeds {table['seeds']}; versus input: held-out images only the input / only the "
-           "kept architecture gets right and the exact McNemar p, per seed.", "",
-           "| method | " + " | ".join(title for _, title, _, _ in COLUMNS) + " | versus input |",
-           "|---" * (len(COLUMNS) + 2) + "|"]
-  for row in table["rows"]:
-    cells = [f"{row[key]['mean'] / scale:.{digits}f} ± {row[key]['std'] / scale:.{digits}f}"
-             for key, _, scale, digits in COLUMNS]
+           "kept architecture gets right and the exact McNemar p, per seed.", ""]
+  return "\n".join(lines + markdown_rows(table["rows"], COLUMNS)) + "\n"
+
+
+def markdown_rows(rows, columns):
+  """Markdown table lines: per row its method, mean ± std of each (key, title, scale,
+  format spec) of `columns`, and its paired tests against the input."""
+  lines = ["| method | " + " | ".join(title for _, title, _, _ in columns) + " | versus input |",
+           "|---" * (len(columns) + 2) + "|"]
+  for row in rows:
+    cells = [f"{row[key]['mean'] / scale:{spec}} ± {row[key]['std'] / scale:{spec.lstrip('+')}}"
+             for key, _, scale, spec in columns]
     lines.append(f"| {row['method']} | " + " | ".join(cells) +
                  f" | {paired_cell(row['versus_input'])} |")
-  return "\n".join(lines) + "\n"
+  return lines
 
 
 def compare_run(run_dir, genotype, output_dir, seeds, name="input", policy_dir=None,

@@ -295,15 +295,8 @@ def markdown(study):
               f"Test top-1 on {entry['test_examples']} {entry['dataset']} test images. NAT and "
               f"random search keep one of {entry['evaluations_per_seed']} candidates per seed "
               f"by {entry['selection']} ('(rule)' rows: by that rule), scored on "
-              f"{entry['holdout_examples']} held-out images.", "",
-              "| method | " + " | ".join(title for _, title, _, _ in COLUMNS) + " | versus input |",
-              "|---" * (len(COLUMNS) + 2) + "|"]
-    for row in entry["rows"]:
-      cells = [f"{row[key]['mean'] / scale:{spec}} ± {row[key]['std'] / scale:{spec.lstrip('+')}}"
-               for key, _, scale, spec in COLUMNS]
-      lines.append(f"| {row['method']} | " + " | ".join(cells) +
-                   f" | {compare.paired_cell(row['versus_input'])} |")
-    lines.append("")
+              f"{entry['holdout_examples']} held-out images.", ""]
+    lines += compare.markdown_rows(entry["rows"], COLUMNS) + [""]
   return "\n".join(lines)
 
 
