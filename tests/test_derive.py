@@ -4,6 +4,7 @@ import json
 import os
 
 import gin
+import numpy as np
 import pytest
 from PIL import Image, ImageChops
 
@@ -67,6 +68,10 @@ def test_a_block_is_costed_on_its_own_networks_where_a_skip_from_node_0_can_cost
   assert grown and {setting for setting, *_ in grown} <= {"resnet20", "resnet56"}
   with pytest.raises(UsageError, match="more params than its input on the resnet20 network"):
     derive.cost_comparison(block, reads_node_0)
+  original = derive.Candidate("input", block, 0.5, 1, 10, np.arange(10) < 5)
+  costlier = derive.Candidate("reads node 0", reads_node_0, 1.0, 1, 1, np.ones(10, bool))
+  for rule in derive.RULES:  # however accurate and cheap on the DARTS network: never kept
+    assert derive.Selection(rule, tolerance=0.5)(original, [costlier]).source == "input"
 
 
 def bin_cost(genotype_file, dataset):

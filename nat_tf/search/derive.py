@@ -17,15 +17,16 @@ input gets right, only the candidate gets right, p-value) and the held-out size.
 The input is a candidate under every rule, so the answer can be "no change", and the
 kept architecture is never less accurate on the held-out split than the input by more
 than the rule allows (the reference kept the best transformed one even when it was
-worse). A kept cell with an
-output node that only null edges feed is reported with a warning.
+worse). A kept cell with an output node that only null edges feed is reported with a
+warning.
 
 Valid actions never add cost to an edge; the chosen network's whole cost (DARTS
 skeleton, CIFAR and ImageNet settings, as bin/cost reports it, and the hand-crafted
 networks built of the input when it is a catalogue block) is checked again before
 anything is written, so an output never costs more than its input. On a hand-crafted
 network a transformation can cost more (a skip that starts to read a cell input of
-another width adds its adaptation): such candidates are dropped before selection.
+another width adds its adaptation): every Selection drops such candidates, so derive,
+compare and study never keep one.
 """
 
 import dataclasses
@@ -157,7 +158,8 @@ class Selection:
     return f"cheapest ({self.cost_metric}) within {self.tolerance:g} of the input's accuracy"
 
   def __call__(self, original, transformed):
-    candidates = (original, *transformed)
+    candidates = (original, *[c for c in transformed
+                              if not costlier(original.genotype, c.genotype)])
     if self.rule == "accuracy":
       return max(candidates, key=lambda c: (c.accuracy, -getattr(c, self.cost_metric)))
     if self.rule == "not_worse":
@@ -190,6 +192,11 @@ def cost_increases(table):
           for key in ("params", "madds") if row["after"][key] > row["before"][key]]
 
 
+def costlier(before, after):
+  """Whether `after` costs more than `before` on any network of `cost_settings(before)`."""
+  return bool(cost_increases(cost_table(before, after)))
+
+
 def cost_comparison(before, after):
   """`cost_table(before, after)`; a UsageError if `after` costs more in any setting."""
   table = cost_table(before, after)
@@ -210,13 +217,13 @@ def derive(search, genotype, policies):
   named = proposals(policies, search.transformer, genotype)
   scorer = holdout.HoldoutScorer(search)
   original, *transformed = scored(scorer, [("input", genotype)] + named)
-  dropped = tuple(c.source for c in transformed
-                  if cost_increases(cost_table(genotype, c.genotype)))
+  dropped = tuple(c.source for c in transformed if costlier(genotype, c.genotype))
   if dropped:
-    logging.warning("%d candidate(s) cost more than the input on a hand-crafted network built "
-                    "of it and were dropped: %s", len(dropped), ", ".join(dropped))
+    logging.warning("%d candidate(s) cost more than the input on a network derivation checks "
+                    "(a hand-crafted one built of it) and were not kept: %s", len(dropped),
+                    ", ".join(dropped))
   selection = Selection()
-  chosen = selection(original, [c for c in transformed if c.source not in dropped])
+  chosen = selection(original, transformed)
   cost_comparison(genotype, chosen.genotype)
   for warning in dead_output_warnings(chosen.genotype):
     logging.warning("%s", warning)
