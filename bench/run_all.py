@@ -1,12 +1,16 @@
 """Every benchmark at the reference configuration, batch 64 and 256, as one table.
 
-    python bench/run_all.py [--steps=20] [--batch_sizes=64,256] [--gin_bindings=...]
+    python bench/run_all.py [--steps=20] [--batch_sizes=64,256] [--gin_bindings=...] [--peer]
 
 Each (part, batch size) runs in its own process (bench/steps.py) so each peak memory
 is its own; this process measures the float32 matrix-product ceiling the achieved
-multiply-adds per second are a share of. The PyTorch column is the original
-implementation on a 2-core AMD EPYC (issue 8); load on the machine skews every
-number, so the load average is printed with the table.
+multiply-adds per second are a share of. With --peer the original PyTorch
+implementation's own step functions (../shared/peer, set up once per machine) run in
+the same invocation, alternating with the project's parts (reference, ours, reference,
+ours per batch size), and the table gives the ratios of the medians over those rounds:
+speeds measured on another CPU are not comparable, so no reference figure is printed
+without --peer. Load on the machine skews every number, so the load average and the
+CPU are printed with the table.
 """
 
 import argparse
@@ -17,15 +21,12 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np  # pylint: disable=wrong-import-position
+
 import measure  # pylint: disable=wrong-import-position
+import peer  # pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PYTORCH = {  # batch size -> the reference's figures (median step seconds; one process's peak GB)
-    64: {"weight_step_s": 1.38, "policy_step_s": 0.85, "scored_per_s_1": 1 / 0.38,
-         "peak_rss_weights_gb": 2.6, "peak_rss_policy_gb": 2.6},
-    256: {"weight_step_s": 6.4, "policy_step_s": 4.8, "scored_per_s_1": 1 / 1.5,
-          "peak_rss_weights_gb": 8.4, "peak_rss_policy_gb": 8.4},
-}
 ROWS = [  # (key, label, format)
     ("weight_step_s", "weight step (s, median)", "{:.3f}"),
     ("images_per_s", "weight step images/s", "{:.0f}"),
@@ -42,19 +43,22 @@ ROWS = [  # (key, label, format)
 ]
 
 
-def run_part(part, batch_size, steps, bindings):
+def run_part(part, batch_size, steps, bindings, env=None):
+  """bench/steps.py's figures for one part, in its own process; `env` adds variables to it."""
   command = [sys.executable, os.path.join(HERE, "steps.py"), f"--part={part}",
              f"--batch_size={batch_size}", f"--steps={steps}"]
   command += [f"--gin_bindings={b}" for b in bindings]
-  done = subprocess.run(command, capture_output=True, text=True, check=False)
+  done = subprocess.run(command, capture_output=True, text=True, check=False,
+                        env={**os.environ, **(env or {})})
   if done.returncode:
     sys.exit(f"bench part {part} at batch {batch_size} failed:\n{done.stderr[-3000:]}")
   return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def column(batch_size, steps, bindings, ceiling):
-  weights = run_part("weights", batch_size, steps, bindings)
-  policy = run_part("policy", batch_size, steps, bindings)
+def column(batch_size, steps, bindings, ceiling, env=None):
+  """Every row's figure at one batch size: the weight and policy parts, merged."""
+  weights = run_part("weights", batch_size, steps, bindings, env)
+  policy = run_part("policy", batch_size, steps, bindings, env)
   merged = {**weights, **policy}
   merged["peak_rss_weights_gb"] = weights["peak_rss_gb"]
   merged["peak_rss_policy_gb"] = policy["peak_rss_gb"]
@@ -65,21 +69,45 @@ def column(batch_size, steps, bindings, ceiling):
   return merged
 
 
+def side_by_side(batch_size, args, ceiling):
+  """(ours, reference, rounds): `args.rounds` alternations of the reference and ours at one
+  batch size, each metric's median over the rounds, and every round's step times."""
+  ours_rounds, reference_rounds = [], []
+  for _ in range(args.rounds):
+    reference_rounds.append(peer.measure(args.peer_scripts, args.peer_setup, batch_size,
+                                         args.steps))
+    ours_rounds.append(column(batch_size, args.steps, args.gin_bindings, ceiling))
+  return _median(ours_rounds), _median(reference_rounds), list(zip(reference_rounds, ours_rounds))
+
+
+def _median(rounds):
+  return {key: type(rounds[0][key])(np.median([r[key] for r in rounds])) for key in rounds[0]}
+
+
 def table(results):
-  """Markdown: ours and PyTorch's per batch size, and the speed-up where both exist."""
+  """Markdown: ours per batch size, and beside it the reference and the speed-up where the
+  reference ran in this invocation."""
   header = ["metric"]
-  for batch_size in results:
-    header += [f"batch {batch_size}", "PyTorch", "speed-up"]
+  for batch_size, (_, reference) in results.items():
+    header += [f"batch {batch_size}"] + (["reference", "speed-up"] if reference else [])
   lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
   for key, label, fmt in ROWS:
     cells = [label]
-    for batch_size, ours in results.items():
-      reference = PYTORCH.get(batch_size, {}).get(key)
+    for ours, reference in results.values():
       cells.append(fmt.format(ours[key]) if key in ours else "")
-      cells.append(fmt.format(reference) if reference is not None else "")
-      cells.append(_speedup(key, ours.get(key), reference))
+      if reference:
+        value = reference.get(key)
+        cells.append(fmt.format(value) if value is not None else "")
+        cells.append(_speedup(key, ours.get(key), value))
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
+
+
+def round_lines(batch_size, rounds):
+  """One line per round: the step times behind the medians, so the spread is visible."""
+  return [f"batch {batch_size} round {i + 1}: weight step {ref['weight_step_s']:.3f} s reference, "
+          f"{ours['weight_step_s']:.3f} s ours; policy step {ref['policy_step_s']:.3f} s reference, "
+          f"{ours['policy_step_s']:.3f} s ours" for i, (ref, ours) in enumerate(rounds)]
 
 
 def _speedup(key, ours, reference):
@@ -94,15 +122,31 @@ def main():
   parser.add_argument("--steps", type=int, default=20)
   parser.add_argument("--batch_sizes", default="64,256")
   parser.add_argument("--gin_bindings", action="append", default=[])
+  parser.add_argument("--peer", action="store_true",
+                      help="time the original PyTorch code beside ours (../shared/peer/README.md)")
+  parser.add_argument("--rounds", type=int, default=2, help="alternations with --peer")
+  parser.add_argument("--peer_scripts", default=peer.DEFAULT_SCRIPTS)
+  parser.add_argument("--peer_setup", default=peer.DEFAULT_SETUP)
   args = parser.parse_args()
+  if args.peer:
+    peer.check_ready(args.peer_scripts, args.peer_setup)
   load_before = os.getloadavg()[0]
   ceiling = measure.matmul_ceiling()
-  results = {int(b): column(int(b), args.steps, args.gin_bindings, ceiling)
-             for b in args.batch_sizes.split(",")}
+  results, rounds = {}, []
+  for batch_size in (int(b) for b in args.batch_sizes.split(",")):
+    if args.peer:
+      ours, reference, batch_rounds = side_by_side(batch_size, args, ceiling)
+      rounds += round_lines(batch_size, batch_rounds)
+    else:
+      ours, reference = column(batch_size, args.steps, args.gin_bindings, ceiling), None
+    results[batch_size] = (ours, reference)
   print(table(results))
-  print(f"\nceiling: float32 matmul {2 * ceiling / 1e9:.0f} GFLOP/s; 1-minute load average "
-        f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after; steps per measure "
-        f"{args.steps}; gin bindings {args.gin_bindings or 'none'}")
+  print("\n".join([""] + rounds))
+  print(f"\nmachine: {measure.cpu_description()}; ceiling: float32 matmul "
+        f"{2 * ceiling / 1e9:.0f} GFLOP/s; 1-minute load average {load_before:.2f} before, "
+        f"{os.getloadavg()[0]:.2f} after; steps per measure {args.steps}; gin bindings "
+        f"{args.gin_bindings or 'none'}" + ("; reference: the original PyTorch code's own steps "
+        f"(shared/peer), peak memory of its whole process" if args.peer else ""))
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ def policy_part(work, steps):
              "policy_madds_per_s": sum(madds) / float(seconds.sum())}
   for m, architectures in batches.items():
     calls = iter(architectures)
-    count = steps if m == 1 else max(steps // 4, 3)  # each batched call scores m of them
+    count = steps if m == 1 else min(steps, max(steps // 4, 3))  # m per call
     scoring = measure.timed(lambda: score(images, labels, next(calls)), count)  # pylint: disable=cell-var-from-loop
     results[f"scored_per_s_{m}"] = m / float(np.median(scoring))
   results["update_s"] = float(np.median(measure.timed(lambda: update(experience).loss, steps)))

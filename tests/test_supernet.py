@@ -86,7 +86,8 @@ def test_recomputed_gradients_equal_the_kept_ones():
   images = tf.random.stateless_normal([6, 8, 8, 1], seed=[3, 4])
   labels = tf.constant([0, 1, 2, 3, 4, 5])
   gradients = []
-  for options in ({}, {"recompute_edges": True, "recompute_cells": True}):
+  for options in ({"recompute_cells": False}, {"recompute_cells": 2},
+                  {"recompute_edges": True, "recompute_cells": True}):
     tf.random.set_seed(0)
     supernet = supernet_lib.Supernet(ops.FULLY_CONCAT, 10, 8, 1, channels=4, layers=3,
                                      **options)
@@ -101,10 +102,17 @@ def test_recomputed_gradients_equal_the_kept_ones():
 
     gradients.append([[g.numpy() for g in gradient(architecture)]
                       for architecture in _random(supernet, 3, seed=8)])
-  for kept, again in zip(*gradients):
+  for kept, *others in zip(*gradients):
     assert any(np.abs(g).max() > 0 for g in kept)
-    for g_kept, g_again in zip(kept, again):
-      np.testing.assert_allclose(g_again, g_kept, rtol=1e-4, atol=1e-6)
+    for again in others:
+      for g_kept, g_again in zip(kept, again):
+        np.testing.assert_allclose(g_again, g_kept, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("value", [-1, 4, 1.5, "all"])
+def test_a_bad_count_of_recomputed_cells_is_named(value):
+  with pytest.raises(UsageError, match=r"Supernet.recompute_cells = .*from 0 to layers \(3\)"):
+    supernet_lib.Supernet(ops.FULLY_CONCAT, 10, 8, 1, channels=4, layers=3, recompute_cells=value)
 
 
 

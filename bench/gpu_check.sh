@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# On a machine with a GPU: the supernet, environment and agent tests on it, then the bench in
+# float32, bfloat16 mixed precision and float32 with XLA as one table; about 8 minutes.
+#   bench/gpu_check.sh             needs a GPU TensorFlow sees (requirements.txt's first lines:
+#                                  tensorflow[and-cuda]==2.15.1), else it stops and says so
+#   bench/gpu_check.sh --dry_run   on the CPU, a tiny supernet and one step per measure: the
+#                                  same commands end to end in a minute (CI runs this)
+# PYTHON selects the interpreter (default .venv/bin/python).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+export TF_CPP_MIN_LOG_LEVEL=2
+GPUS=$("$PY" -c "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))")
+if [ "${1:-}" = "--dry_run" ]; then
+  TESTS=(-k "a_bad_count")
+  BENCH=(--batch_size=8 --steps=1 "--gin_bindings=Supernet.channels = 4"
+         "--gin_bindings=Supernet.layers = 3")
+elif [ "$GPUS" = "0" ]; then
+  echo "error: TensorFlow sees no GPU here; install tensorflow[and-cuda]==2.15.1 (see" \
+       "requirements.txt) on a machine with one, or run bench/gpu_check.sh --dry_run" >&2
+  exit 1
+else
+  TESTS=(-m "not slow")
+  BENCH=(--batch_size=64 --steps=10)
+fi
+echo "GPUs TensorFlow sees: $GPUS"
+timeout 300 "$PY" -m pytest -q -p no:cacheprovider "${TESTS[@]}" \
+  tests/test_supernet.py tests/test_environment.py tests/test_rl_networks.py
+timeout 300 "$PY" bench/gpu_table.py "${BENCH[@]}"

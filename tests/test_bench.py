@@ -1,0 +1,73 @@
+"""The bench's side-by-side harness and the GPU check, on the CPU: the reference's figures
+are read as bench/steps.py keys its own, a missing set-up is named with its fix, and
+bench/gpu_check.sh's dry run prints its one table (CI runs it so the script cannot rot)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "bench"))
+
+import peer  # pylint: disable=wrong-import-position
+
+FAKE_RUN = """#!/usr/bin/env bash
+# Stands in for shared/peer/run.sh: writes the reference harness's JSON for the arguments.
+python3 - "$@" <<'PY'
+import json, sys
+out, batch = sys.argv[1], int(sys.argv[sys.argv.index("--batch") + 1])
+json.dump({"w_step": {"median_s": batch / 64}, "theta_step": {"median_s": 0.5},
+           "eval": {"grad_train": {"median_s": 0.25}}, "peak_rss_mb": 2048}, open(out, "w"))
+PY
+"""
+
+
+def _fake_peer(tmp_path):
+  scripts, setup = tmp_path / "scripts", tmp_path / "setup"
+  scripts.mkdir()
+  (setup / "venv" / "bin").mkdir(parents=True)
+  (setup / "venv" / "bin" / "python").write_text("")
+  (scripts / "run.sh").write_text(FAKE_RUN)
+  (scripts / "run.sh").chmod(0o755)
+  return str(scripts), str(setup)
+
+
+def test_the_reference_figures_are_read_under_the_bench_keys(tmp_path):
+  scripts, setup = _fake_peer(tmp_path)
+  peer.check_ready(scripts, setup)
+  figures = peer.measure(scripts, setup, batch_size=256, steps=3)
+  assert figures["weight_step_s"] == 4.0 and figures["policy_step_s"] == 0.5
+  assert figures["scored_per_s_1"] == 4.0
+  assert figures["peak_rss_weights_gb"] == pytest.approx(2048 * 2 ** 20 / 1e9)
+
+
+def test_a_reference_not_set_up_is_named_with_its_fix(tmp_path):
+  scripts, _ = _fake_peer(tmp_path)
+  done = subprocess.run([sys.executable, os.path.join(REPO, "bench", "run_all.py"), "--peer",
+                         f"--peer_scripts={scripts}", f"--peer_setup={tmp_path / 'none'}"],
+                        capture_output=True, text=True, check=False)
+  assert done.returncode == 1
+  assert "not set up in" in done.stderr and "setup.sh" in done.stderr, done.stderr
+
+
+@pytest.mark.skipif(bool(tf.config.list_physical_devices("GPU")), reason="a GPU is visible")
+def test_gpu_check_without_a_gpu_says_what_to_install():
+  done = subprocess.run([os.path.join(REPO, "bench", "gpu_check.sh")], capture_output=True,
+                        text=True, check=False, env={**os.environ, "PYTHON": sys.executable})
+  assert done.returncode == 1 and "tensorflow[and-cuda]" in done.stderr, done.stderr
+
+
+@pytest.mark.slow
+def test_gpu_check_dry_run_prints_one_table_of_the_three_variants():
+  done = subprocess.run([os.path.join(REPO, "bench", "gpu_check.sh"), "--dry_run"],
+                        capture_output=True, text=True, check=False, timeout=900,
+                        env={**os.environ, "PYTHON": sys.executable})
+  assert done.returncode == 0, done.stderr[-3000:]
+  lines = done.stdout.splitlines()
+  assert "| metric | float32 | bfloat16 mixed | float32 XLA |" in lines
+  step_row = next(line for line in lines if line.startswith("| weight step (s, median)"))
+  assert all(float(cell) > 0 for cell in step_row.strip("|").split("|")[1:]), step_row
+  assert any(line.startswith("device: no GPU; CPU ") for line in lines)
