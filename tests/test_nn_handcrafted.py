@@ -1,13 +1,20 @@
 """Hand-crafted CIFAR networks as stacks of block genotypes: real depth and widths,
-exact costs, and a transformed block rebuilding the whole network."""
+exact costs, a transformed block rebuilding the whole network, and which network a
+genotype builds and is costed on when none is named."""
 
+import logging
+
+import numpy as np
 import pytest
 
 from nat_tf.errors import UsageError
+from nat_tf.evaluate import compare
 from nat_tf.nn import counting
 from nat_tf.nn import network
+from nat_tf.search import derive
 from nat_tf.space import catalogue
 from nat_tf.space import cost
+from nat_tf.space import genotype_format
 from nat_tf.space import handcrafted
 from nat_tf.space import macro
 
@@ -74,3 +81,50 @@ def test_handcrafted_networks_reject_darts_settings():
     cost.report(_block("resnet20"), channels=32, network="resnet20")
   with pytest.raises(UsageError, match="no auxiliary head"):
     cost.report(_block("resnet20"), network="resnet20", auxiliary=True)
+
+
+@pytest.mark.parametrize("name, networks", [
+    ("ResBlock", ("resnet20", "resnet56")), ("NAT_ResBlock", ("resnet20", "resnet56")),
+    ("VGG", ("vgg16",)), ("NATv2_VGG", ("vgg16",)), ("MobileNetV2", ("mobilenetv2",)),
+    ("DARTS_V2", ()), ("ENAS", ())])
+def test_a_block_or_a_transformation_of_it_finds_its_networks(name, networks, tmp_path):
+  path = tmp_path / "genotype.json"  # a derived genotype file carries no label
+  path.write_text(genotype_format.to_json(catalogue.get(name)))
+  genotype = catalogue.load(str(path))
+  assert handcrafted.networks_of_block(genotype) == networks
+  assert handcrafted.own_network(genotype) == (networks[0] if networks else None)
+  assert derive.costed_network(genotype) == (networks[0] if networks else cost.DARTS)
+
+
+def test_a_network_refuses_a_genotype_that_is_not_its_block_naming_the_fix():
+  with pytest.raises(UsageError, match=r"network='vgg16' is a stack of VGG blocks, .* choose "
+                                       r"'resnet20' or 'resnet56' or 'darts' instead, or leave "
+                                       r"it unset"):
+    network.build_network(_block("resnet20"), network="vgg16")
+  with pytest.raises(UsageError, match="choose 'darts' instead"):
+    cost.report(catalogue.get("DARTS_V2"), network="resnet20")
+
+
+def test_left_unset_a_block_builds_its_network_and_a_darts_cell_the_darts_one(caplog):
+  caplog.set_level(logging.INFO)
+  model = network.build_network(_block("resnet20"), dataset="digits", channels=8, layers=3,
+                                auxiliary=True)  # a DARTS protocol's sizes: not used
+  assert model.skeleton == handcrafted.skeleton("resnet20", _block("resnet20"), image_size=8,
+                                                in_channels=1)
+  assert model.auxiliary_head is None
+  assert ("building resnet20" in caplog.text
+          and "bind build_network.network = 'resnet56' or 'darts'" in caplog.text)
+  darts = network.build_network(catalogue.get("DARTS_V2"), dataset="digits", channels=8, layers=3)
+  assert darts.skeleton.name == "cifar" and len(darts.skeleton.cells) == 3
+
+
+def test_reports_name_the_network_their_costs_are_counted_on():
+  block = _block("resnet20")
+  right = np.ones(4, bool)
+  original = derive.Candidate("input", block, 0.5, 1, 1, right)
+  derivation = derive.Derivation(original, (), original, "rule", 4)
+  assert "cost of the CIFAR resnet20 network;" in derive.format_report(derivation)
+  assert derivation.as_dict()["costed_on"] == "resnet20"
+  table = {"evaluations_per_seed": 1, "selection": "rule", "holdout_examples": 4, "seeds": [0],
+           "costed_on": derive.costed_network(catalogue.get("DARTS_V2")), "rows": []}
+  assert "cost of the CIFAR DARTS network (C=36, L=20);" in compare.markdown(table)

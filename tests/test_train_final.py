@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import FINAL_RUN
+from conftest import run_bin
 from nat_tf import cli
 from nat_tf import export
 from nat_tf.data import datasets
@@ -84,17 +85,23 @@ def test_protocol_gin_files_hold_nat_spec_7(name, values):
     gin.clear_config()
 
 
-@pytest.mark.parametrize("gin_file, genotype, data, test_examples", [
-    ("gin/train_final_digits.gin", "ResBlock", "digits_data_dir", 297),  # node 0 read by nulls only
-    ("gin/train_final_mnist5k.gin", "DARTS_V2", "mnist5k_data_dir", 1000),
-    ("gin/train_final_resnet20_mnist5k.gin", "ResBlock", "mnist5k_data_dir", 1000),
+# A hand-crafted network keeps its depth: FINAL_RUN's 3 cells size the DARTS network only.
+HANDCRAFTED_RUN = [b for b in FINAL_RUN if "layers" not in b]
+
+
+@pytest.mark.parametrize("gin_file, genotype, data, bindings, skeleton, test_examples", [
+    # left unset, a block builds its own network; the protocol's DARTS sizes are not used
+    ("gin/train_final_digits.gin", "ResBlock", "digits_data_dir", FINAL_RUN, "resnet20", 297),
+    # an explicit binding wins (node 0 read by nulls only on the DARTS network)
+    ("gin/train_final_digits.gin", "ResBlock", "digits_data_dir",
+     FINAL_RUN + ["build_network.network = 'darts'"], "cifar", 297),
+    ("gin/train_final_mnist5k.gin", "DARTS_V2", "mnist5k_data_dir", FINAL_RUN, "cifar", 1000),
+    ("gin/train_final_resnet20_mnist5k.gin", "ResBlock", "mnist5k_data_dir", HANDCRAFTED_RUN,
+     "resnet20", 1000),
 ])
 def test_a_block_and_the_mnist5k_protocols_train(request, tmp_path, gin_file, genotype, data,
-                                                 test_examples):
+                                                 bindings, skeleton, test_examples):
   data_dir = request.getfixturevalue(data)
-  network = "resnet20" if "resnet20" in gin_file else cost.DARTS
-  # FINAL_RUN shrinks DARTS networks to 3 cells; a hand-crafted one keeps its depth.
-  bindings = FINAL_RUN if network == cost.DARTS else [b for b in FINAL_RUN if "layers" not in b]
   cli.add_search_paths([gin_file])
   gin.parse_config_files_and_bindings([gin_file],
                                       bindings + [f"train_final.data_dir = '{data_dir}'"])
@@ -103,7 +110,22 @@ def test_a_block_and_the_mnist5k_protocols_train(request, tmp_path, gin_file, ge
   finally:
     gin.clear_config()
   assert (report["steps"], report["test_examples"]) == (3, test_examples)
-  assert report["cost"]["skeleton"] == ("cifar" if network == cost.DARTS else network)
+  assert report["cost"]["skeleton"] == skeleton
+  if skeleton == "resnet20":  # ResNet20's skeleton, whole: its 9 blocks
+    dataset = "digits" if "digits" in gin_file else "mnist5k"
+    assert report["cost"] == cost.report(catalogue.get(genotype), dataset, network="resnet20")
+
+
+def test_bin_train_final_refuses_a_block_on_another_network_in_one_line(tmp_path):
+  root_dir = tmp_path / "run"
+  result = run_bin("train_final", "--gin_file=gin/train_final_vgg16_mnist5k.gin",
+                   "--genotype=ResBlock", f"--root_dir={root_dir}")
+  assert result.returncode == 2, result.stderr[-3000:]
+  assert result.stderr.strip().splitlines()[-1] == (
+      "error: network='vgg16' is a stack of VGG blocks, and the genotype is neither VGG nor a "
+      "transformation of it (other edges or concat): choose 'resnet20' or 'resnet56' or "
+      "'darts' instead, or leave it unset")
+  assert not root_dir.exists()
 
 
 @pytest.mark.parametrize("network", ["vgg16", "resnet20", "mobilenetv2"])

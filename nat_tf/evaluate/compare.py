@@ -5,7 +5,8 @@ learned policy, random search as many uniformly random valid ones, and each keep
 one by the same Selection; each heuristic gives one architecture. Every candidate
 of every seed is scored in one pass over the held-out split with the run's
 supernet weights, so rows differ only in their architectures. Each row reports the
-kept architecture's supernet accuracy and its CIFAR DARTS network cost, as mean
+kept architecture's supernet accuracy and its cost (on the hand-crafted CIFAR network
+of a block's family, else the CIFAR DARTS network: `derive.costed_network`), as mean
 and spread (population standard deviation) over the seeds; the input and the
 heuristics are deterministic, so their spread is zero. Each kept architecture also
 gets its exact McNemar test against the input on the same held-out images, per seed.
@@ -104,6 +105,7 @@ def compare(search, genotype, policies, seeds):
   kept = kept_by_method(search, genotype, policies, seeds)
   return {"seeds": kept.seeds, "evaluations_per_seed": kept.evaluations_per_seed,
           "selection": kept.selection, "holdout_examples": kept.holdout_examples,
+          "costed_on": derive.costed_network(genotype),
           "rows": [_row(name, candidates, kept.original)
                    for name, candidates in kept.by_method.items()]}
 
@@ -132,8 +134,8 @@ def markdown(table, name="input"):
   """The table in Markdown, with a line saying how it was made."""
   lines = [f"{name}: {table['evaluations_per_seed']} transformed candidates per search and seed, "
            f"kept by {table['selection']}; supernet accuracy on {table['holdout_examples']} "
-           f"held-out examples; cost of the CIFAR DARTS network (C=36, L=20); mean ± std over "
-           f"seeds {table['seeds']}; versus input: held-out images only the input / only the "
+           f"held-out examples; cost of {derive.network_label(table['costed_on'])}; mean ± std "
+           f"over seeds {table['seeds']}; versus input: held-out images only the input / only the "
            "kept architecture gets right and the exact McNemar p, per seed.", ""]
   return "\n".join(lines + markdown_rows(table["rows"], COLUMNS)) + "\n"
 

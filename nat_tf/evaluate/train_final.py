@@ -256,7 +256,8 @@ def markdown(report):
       "|---|---|---|---|---|---|",
       f"| {report['top1']:.4f} | {report['test_examples']} | {cost['params']:,} | "
       f"{cost['madds']:,} | {report['epochs']} | {report['steps']} |", "",
-      f"C={cost['channels']}, L={cost['layers']}, {cost['image_size']}x{cost['image_size']} "
+      f"{cost['skeleton']} network, C={cost['channels']}, L={cost['layers']}, "
+      f"{cost['image_size']}x{cost['image_size']} "
       f"images; auxiliary head (training only) {cost['params_auxiliary']:,} params, not "
       "counted above.", "", "```", report["genotype"], "```", ""])
 

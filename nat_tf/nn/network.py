@@ -7,6 +7,7 @@ after cell 2L//3 (training only), head convs, global average pooling and a linea
 classifier, batch-norm affine throughout.
 """
 
+from absl import logging
 import gin
 import tensorflow as tf
 
@@ -14,6 +15,7 @@ from nat_tf.errors import UsageError
 from nat_tf.nn import cell as cell_lib
 from nat_tf.nn import layers as nn_layers
 from nat_tf.space import cost
+from nat_tf.space import handcrafted
 
 # Weight of the auxiliary head's loss in training (DARTS, NAT evaluation code).
 AUXILIARY_WEIGHT = 0.4
@@ -94,10 +96,32 @@ def built(model):
   return model
 
 
+def own_network(genotype):
+  """The network a `build_network` left to choose builds, logged with how to choose
+  another: the hand-crafted one a block (or a transformation of one) is made for, else
+  the DARTS network."""
+  network = handcrafted.own_network(genotype)
+  if network is None:
+    return cost.DARTS
+  others = [n for n in handcrafted.networks_of_block(genotype) if n != network]
+  logging.info("the genotype is %s or a transformation of it: building %s at its own widths "
+               "and depth, without an auxiliary head (build_network.channels, .layers and "
+               ".auxiliary set up the DARTS network and are not used); bind "
+               "build_network.network = %s to build another", handcrafted.layout(network).block,
+               network, " or ".join(repr(n) for n in others + [cost.DARTS]))
+  return network
+
+
 @gin.configurable
-def build_network(genotype, network=cost.DARTS, dataset="cifar10", channels=None, layers=None,
+def build_network(genotype, network=None, dataset="cifar10", channels=None, layers=None,
                   auxiliary=False, drop_path=0.0):
   """A built network of `genotype`: the DARTS layout of `dataset` (width `channels`,
-  `layers` cells) or a hand-crafted one (`network` in nat_tf.space.handcrafted.NAMES)."""
+  `layers` cells, an `auxiliary` head) or a hand-crafted one (`network` in
+  nat_tf.space.handcrafted.NAMES, which fixes those three itself); `network` None: the
+  genotype's own (see `own_network`), so a protocol file serves both kinds."""
+  if network is None:
+    network = own_network(genotype)
+    if network != cost.DARTS:
+      channels, layers, auxiliary = None, None, False
   skeleton = cost.network_skeleton(genotype, network, dataset, channels, layers)
   return built(Network(genotype, skeleton, auxiliary, drop_path))

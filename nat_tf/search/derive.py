@@ -88,6 +88,7 @@ class Derivation:
 
   def as_dict(self):
     return {"rule": self.rule, "holdout_examples": self.holdout_examples,
+            "costed_on": costed_network(self.original.genotype),
             "dropped_as_costlier": list(self.dropped),
             "input": self.original.as_dict(), "chosen": self._with_test(self.chosen),
             "warnings": dead_output_warnings(self.chosen.genotype),
@@ -119,13 +120,28 @@ def proposals(policies, transformer, genotype, samples=10, seed=0):
   return named
 
 
+def costed_network(genotype):
+  """The network whose cost ranks and reports the candidates of `genotype` in derive,
+  compare and study: the hand-crafted one its block is made for, as train_final builds it
+  (a transformation keeps the block's edges, so every candidate gets the same), else the
+  CIFAR DARTS network at bin/cost's defaults."""
+  return handcrafted.own_network(genotype) or cost.DARTS
+
+
+def network_label(network):
+  """How a report names the network its costs are counted on."""
+  if network == cost.DARTS:
+    return "the CIFAR DARTS network (C=36, L=20)"
+  return f"the CIFAR {network} network"
+
+
 def scored(scorer, named):
   """Candidates of (source, genotype) pairs: holdout accuracy and per-image correctness,
-  CIFAR network cost."""
+  cost on the CIFAR `costed_network`."""
   correct = scorer.correct([g for _, g in named])
   candidates = []
   for (source, genotype), hits in zip(named, correct):
-    report = cost.report(genotype, SELECTION_SETTING)
+    report = cost.report(genotype, SELECTION_SETTING, network=costed_network(genotype))
     candidates.append(Candidate(source, genotype, float(hits.mean()), report["params"],
                                 report["madds"], hits))
   return candidates
@@ -282,8 +298,9 @@ def changed_edges(before, after):
 
 def format_report(derivation):
   """The candidates as a text table, the kept one marked."""
+  network = network_label(costed_network(derivation.original.genotype))
   lines = [f"kept: {derivation.rule}; supernet accuracy on {derivation.holdout_examples} "
-           "held-out examples, cost of the CIFAR DARTS network (C=36, L=20); versus input: "
+           f"held-out examples, cost of {network}; versus input: "
            "-images only the input gets right/+only the candidate, exact McNemar p:",
            f"  {'candidate':<12} {'accuracy':>8} {'params':>12} {'madds':>14}  changed edges  "
            "versus input"]

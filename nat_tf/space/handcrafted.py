@@ -73,9 +73,24 @@ LAYOUTS = {
 NAMES = tuple(LAYOUTS)
 
 
+def _topology(genotype):
+  """What a transformation keeps: every edge's endpoints and the concat of both cells."""
+  return tuple((tuple((edge.src, edge.dst) for edge in cell.edges), cell.concat)
+               for cell in genotype.cells.values())
+
+
 def networks_of_block(genotype):
-  """The hand-crafted networks built of `genotype`, when it is one of their catalogue blocks."""
-  return tuple(name for name, plan in LAYOUTS.items() if catalogue.get(plan.block) == genotype)
+  """The hand-crafted networks built of `genotype`'s block: the networks whose catalogue
+  block `genotype` is, or is a transformation of (the same edges and concat, other ops), so
+  a derived genotype file or a published NAT output finds its network without a label."""
+  return tuple(name for name, plan in LAYOUTS.items()
+               if _topology(catalogue.get(plan.block)) == _topology(genotype))
+
+
+def own_network(genotype):
+  """The hand-crafted network that `genotype`'s block is first made for (ResBlock:
+  resnet20), or None for a genotype of no hand-crafted network (DARTS-like cells)."""
+  return next(iter(networks_of_block(genotype)), None)
 
 
 def layout(name):
@@ -83,6 +98,18 @@ def layout(name):
     raise UsageError(f"unknown hand-crafted network {name!r}; choose one of "
                      f"{', '.join(NAMES)}{ops.did_you_mean(name, NAMES)}")
   return LAYOUTS[name]
+
+
+def _check_fits(name, plan, genotype):
+  """A network is a stack of its own block: another genotype has other concat widths and
+  edges, so the network built would be none of the published ones."""
+  fits = networks_of_block(genotype)
+  if name in fits:
+    return
+  choices = " or ".join(repr(n) for n in fits + ("darts",))
+  raise UsageError(f"network={name!r} is a stack of {plan.block} blocks, and the genotype is "
+                   f"neither {plan.block} nor a transformation of it (other edges or concat): "
+                   f"choose {choices} instead, or leave it unset")
 
 
 def _adaptation(read, c_in, c_out, halve):
@@ -105,8 +132,10 @@ def _preprocess_rule(genotype):
 
 
 def skeleton(name, genotype, num_classes=10, image_size=32, in_channels=3):
-  """The skeleton of hand-crafted network `name` built from block `genotype`."""
+  """The skeleton of hand-crafted network `name` built from block `genotype`; a UsageError
+  if `genotype` is not that network's block (nor a transformation of it)."""
   plan = layout(name)
+  _check_fits(name, plan, genotype)
   blocks = [(stage.channels, stage.reduction and index == 0)
             for stage in plan.stages for index in range(stage.blocks)]
   multipliers = (len(genotype.normal.concat), len(genotype.reduce.concat))
