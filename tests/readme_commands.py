@@ -107,10 +107,11 @@ def commands(text=None):
 
 
 def unprefixed(text=None):
-  """The code of the README (or of `text`) that starts a bin/ or bench/ program without
-  an interpreter: run as printed, its shebang finds whatever python3 comes first."""
+  """The code of the README (or of `text`) that starts a bin/ or bench/ Python program
+  without an interpreter: run as printed, its shebang finds whatever python3 comes first
+  (a shell script, `.sh`, picks its interpreter itself)."""
   return [part for _, words, part, _ in _parts(_readme(text))
-          if words and words[0].startswith(("bin/", "bench/"))]
+          if words and words[0].startswith(("bin/", "bench/")) and not words[0].endswith(".sh")]
 
 
 def _absl_errors(path, arguments):

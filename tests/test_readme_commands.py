@@ -43,7 +43,8 @@ NOT_RUN = {
                        "tests/test_train_final.py runs its protocols for 3 steps",
     "bin/study": "trains every kept architecture from scratch per seed; tests/test_study.py "
                  "runs a tiny study",
-    "bench/run_all.py": "a benchmark of about 6 minutes on two cores",
+    "bench/run_all.py": "a benchmark of about 6 minutes on two cores (40 with --peer); "
+                        "tests/test_bench.py checks its --peer set-up and the GPU check",
     "bench/learning_report.py": "trains a quickstart run per family, variant and seed",
     "bench/precision.py": "scores a trained run twice over its held-out split, a benchmark",
 }
