@@ -14,6 +14,8 @@ import tensorflow as tf
 
 from conftest import TINY_RUN
 from nat_tf.search import train_eval
+from nat_tf.space import catalogue
+from nat_tf.space import cost
 
 TRAIN = [sys.executable, "bin/train"]
 
@@ -202,3 +204,14 @@ def test_loose_end_enas_and_natpp_configurations_train_on_digits(gin_file, digit
   assert result.returncode == 0, result.stderr[-3000:]
   assert "transformed genotype:" in result.stdout and "multiply-adds" in result.stdout
   assert _status(tmp_path)["finished"]
+
+
+def test_the_report_numbers_nodes_as_genotypes_and_diagrams_do():
+  """genotype.node_name (which diagram labels use too): the genotype's index, the inputs
+  also by DARTS's names."""
+  before, after = catalogue.get("DARTS_V2"), catalogue.get("NAT_DARTS")
+  costs = {"before": cost.report(before, "cifar10"), "after": cost.report(after, "cifar10")}
+  text = train_eval.format_report({"genotype": before, "transformed": after, "cost": costs})
+  assert "  normal edge from 0 (c_{k-2}) to 3: sep_conv_3x3 -> skip_connect" in text
+  assert "  normal edge from 1 (c_{k-1}) to 4: sep_conv_3x3 -> skip_connect" in text
+  assert "('skip_connect', 0, 3)" in text  # the same numbers as the genotype printed above

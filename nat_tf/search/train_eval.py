@@ -30,6 +30,7 @@ from nat_tf.search import supernet_steps
 from nat_tf.search import transformations
 from nat_tf.space import catalogue
 from nat_tf.space import cost
+from nat_tf.space import genotype as genotype_lib
 from nat_tf.space import genotype_format
 
 
@@ -261,7 +262,8 @@ def format_report(result):
     new_cell = result["transformed"].cells[name]
     for edge, new_op in zip(cell.edges, new_cell.ops):
       if edge.op != new_op:
-        lines.append(f"  {name} edge ({edge.src} -> {edge.dst}): {edge.op} -> {new_op}")
+        lines.append(f"  {name} edge from {genotype_lib.node_name(edge.src)} to "
+                     f"{genotype_lib.node_name(edge.dst)}: {edge.op} -> {new_op}")
   lines.append(f"cost on {before['dataset']} (C={before['channels']}, L={before['layers']}): "
                f"params {before['params']:,} -> {after['params']:,}, "
                f"multiply-adds {before['madds']:,} -> {after['madds']:,}")
