@@ -86,25 +86,40 @@ TINY_RUN = DIGITS_SEARCH + [
 
 
 @pytest.fixture(scope="session")
-def tiny_run(digits_data_dir, tmp_path_factory):
-  """A finished two-epoch search run folder (config.gin, checkpoints, policy export, the
-  held-out evaluation of 8 cells), made in-process as bin/train makes it; treat it as
-  read-only."""
-  from nat_tf.search import runs  # pylint: disable=import-outside-toplevel
+def tiny_run_process(digits_data_dir, tmp_path_factory):
+  """(folder, CompletedProcess) of a finished two-epoch search run (config.gin,
+  checkpoints, policy export, the held-out evaluation of 8 cells) made by bin/train in a
+  fresh process, in a user's environment (`user_env`), with its log (a progress line
+  every 10 of its 42 steps); treat it as read-only."""
   root_dir = str(tmp_path_factory.mktemp("tiny_run"))
-  runs.train(root_dir, bindings=TINY_RUN + [f"SearchSetup.data_dir = '{digits_data_dir}'",
-                                             "train_eval.evaluate_cells = 8"])
-  return root_dir
+  bindings = TINY_RUN + [f"SearchSetup.data_dir = '{digits_data_dir}'",
+                         "train_eval.evaluate_cells = 8", "train_eval.log_every = 10"]
+  result = run_bin("train", f"--root_dir={root_dir}", *[f"--gin_bindings={b}" for b in bindings],
+                   env=user_env())
+  assert result.returncode == 0, result.stderr[-3000:]
+  return root_dir, result
 
 
-def run_bin(program, *args):
-  """Run bin/`program` with `args` in a fresh interpreter, from the repository root; the
-  CompletedProcess (text stdout and stderr)."""
+@pytest.fixture(scope="session")
+def tiny_run(tiny_run_process):
+  """tiny_run_process's run folder; treat it as read-only."""
+  return tiny_run_process[0]
+
+
+def user_env():
+  """This process's environment without the TF_CPP_MIN_LOG_LEVEL set above: what a program
+  run by a user sees, for tests of what it logs."""
+  return {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+
+
+def run_bin(program, *args, env=None):
+  """Run bin/`program` with `args` in a fresh interpreter, from the repository root, with
+  environment `env` (None: this process's); the CompletedProcess (text stdout and stderr)."""
   import subprocess  # pylint: disable=import-outside-toplevel
   import sys  # pylint: disable=import-outside-toplevel
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   return subprocess.run([sys.executable, os.path.join("bin", program), *args], cwd=root,
-                        capture_output=True, text=True, check=False, timeout=600)
+                        capture_output=True, text=True, check=False, timeout=600, env=env)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,7 +14,11 @@ import pytest
 import tensorflow as tf
 
 from conftest import TINY_RUN
+from conftest import run_bin
+from conftest import user_env
 from nat_tf.search import train_eval
+from nat_tf.space import catalogue
+from nat_tf.space import cost
 
 TRAIN = [sys.executable, "bin/train"]
 
@@ -25,8 +30,9 @@ def _bindings(data_dir, *extra):
 
 def test_a_run_leaves_config_status_checkpoints_summaries_and_policy(tiny_run):
   listing = set(os.listdir(tiny_run))
-  assert {"config.gin", "operative_config.gin", "status.json", "checkpoints", "summaries",
-          "policy"} <= listing
+  assert {"config.gin", "operative_config.gin", "status.json", "checkpoints", "policy"} <= listing
+  assert any(name.startswith("events.out.tfevents.") for name in listing), \
+      "summaries belong in the run folder itself, so TensorBoard names the run after it"
   status = json.load(open(os.path.join(tiny_run, "status.json")))
   assert status["finished"] is True and status["epoch"] == 2
   assert status["weight_steps"] == 2 * 9 and status["policy_steps"] == 2 * 12
@@ -48,22 +54,66 @@ def test_a_run_scores_its_policy_on_held_out_cells(tiny_run):
 
 
 def _summaries(run_dir):
-  """{tag: [(step, value proto)]} of every event file under run_dir/summaries."""
+  """{tag: [(step, value proto)]} of every event file in run_dir."""
   found = {}
-  folder = os.path.join(run_dir, "summaries")
-  for name in sorted(os.listdir(folder)):
-    for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
-      for value in event.summary.value:
-        found.setdefault(value.tag, []).append((event.step, value))
+  for name in sorted(os.listdir(run_dir)):
+    if name.startswith("events.out.tfevents."):
+      for event in tf.compat.v1.train.summary_iterator(os.path.join(run_dir, name)):
+        for value in event.summary.value:
+          found.setdefault(value.tag, []).append((event.step, value))
   return found
 
 
 def test_summaries_hold_the_rewards_and_each_new_transformation_of_the_target_once(tiny_run):
   found = _summaries(tiny_run)
-  assert {"policy/reward_mean", "policy/entropy", "Losses/policy_gradient_loss"} <= set(found)
+  assert {"policy/reward_mean", "policy/entropy", "policy/loss/policy_gradient"} <= set(found)
   images = [value.tensor.string_val[2] for _, value in found["policy/transformed_target"]]
   assert images and all(png.startswith(b"\x89PNG") for png in images)
   assert all(a != b for a, b in zip(images, images[1:])), "an unchanged target was drawn again"
+
+
+def test_every_scalar_is_at_the_global_step_and_policy_curves_have_a_point_per_update(tiny_run):
+  """One step axis in TensorBoard (weight and policy steps counted together), TF-Agents'
+  own Losses/* (at its count of policy updates) replaced by policy/loss/*."""
+  found = _summaries(tiny_run)
+  assert not [tag for tag in found if tag.startswith("Losses/")]
+  # 2 epochs of 9 weight steps then 12 policy steps: policy steps 10-21 and 31-42.
+  policy_steps = [*range(10, 22), *range(31, 43)]
+  for tag in ("policy/reward_mean", "policy/loss", "policy/loss/policy_gradient",
+              "policy/loss/entropy_regularization", "policy/actions/skip"):
+    assert [step for step, _ in found[tag]] == policy_steps, tag
+
+
+NOISE = ["Unable to register cu", "TensorRT", "cuda drivers", "oneDNN", "cpu_feature_guard",
+         "Gym has been unmaintained", "gymnasium", "Type inference failed",
+         "replicate on split", "untraced functions"]
+
+
+def test_the_log_is_quiet_and_every_progress_line_says_the_time_left(tiny_run_process):
+  _, result = tiny_run_process
+  log = result.stderr + result.stdout
+  assert not [noise for noise in NOISE if noise in log], log[-3000:]
+  progress = [line for line in log.splitlines() if " steps, " in line]
+  assert len(progress) == 5, log[-3000:]  # steps 10, 20, 30, 40 and the last, 42
+  assert all(re.search(r"\d+:\d\d:\d\d left", line) for line in progress), progress
+  # Step 10 is the first policy step: not timed (it traces), so a lower bound, said so.
+  assert "at least" in progress[0] and "policy steps not timed yet" in progress[0]
+  assert progress[-1].endswith("42/42 steps, 0:00:00 left")
+  assert len([line for line in log.splitlines() if "checkpoint ckpt-" in line]) == 1, \
+      "only the last checkpoint is logged at the default verbosity"
+
+
+TF_CPP_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] ", re.MULTILINE)
+
+
+@pytest.mark.parametrize("verbosity, shown", [([], False), (["--verbosity=1"], True)])
+def test_verbosity_1_brings_back_what_tensorflow_and_gym_print_as_they_load(verbosity, shown,
+                                                                            tmp_path):
+  result = run_bin("train", "--gin_bindings=train_eval.epoch = 3", f"--root_dir={tmp_path}",
+                   *verbosity, env=user_env())
+  assert result.returncode == 2 and "error: bad gin configuration" in result.stderr
+  assert bool(TF_CPP_LINE.search(result.stderr)) == shown, result.stderr[-3000:]
+  assert ("Gym has been unmaintained" in result.stderr) == shown, result.stderr[-3000:]
 
 
 EXPORTED_POLICY = textwrap.dedent("""
@@ -202,3 +252,14 @@ def test_loose_end_enas_and_natpp_configurations_train_on_digits(gin_file, digit
   assert result.returncode == 0, result.stderr[-3000:]
   assert "transformed genotype:" in result.stdout and "multiply-adds" in result.stdout
   assert _status(tmp_path)["finished"]
+
+
+def test_the_report_numbers_nodes_as_genotypes_and_diagrams_do():
+  """genotype.node_name (which diagram labels use too): the genotype's index, the inputs
+  also by DARTS's names."""
+  before, after = catalogue.get("DARTS_V2"), catalogue.get("NAT_DARTS")
+  costs = {"before": cost.report(before, "cifar10"), "after": cost.report(after, "cifar10")}
+  text = train_eval.format_report({"genotype": before, "transformed": after, "cost": costs})
+  assert "  normal edge from 0 (c_{k-2}) to 3: sep_conv_3x3 -> skip_connect" in text
+  assert "  normal edge from 1 (c_{k-1}) to 4: sep_conv_3x3 -> skip_connect" in text
+  assert "('skip_connect', 0, 3)" in text  # the same numbers as the genotype printed above

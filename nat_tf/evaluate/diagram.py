@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from nat_tf import atomic
 from nat_tf.errors import UsageError
+from nat_tf.space import genotype as genotype_lib
 from nat_tf.space import ops
 
 HIGHLIGHT = (214, 39, 40)  # edges a transformation changed; no other element uses red
@@ -58,10 +59,9 @@ def _text_size(text, kind):
 
 
 def _node_name(node):
-  """DARTS's names: inputs c_{k-2}, c_{k-1}; intermediate nodes from 0; output c_{k}."""
-  if node == OUTPUT:
-    return "c_{k}"
-  return ("c_{k-2}", "c_{k-1}")[node] if node < 2 else str(node - 2)
+  """genotype.node_name, as printed reports name nodes; the output, the concatenation,
+  DARTS's c_{k}."""
+  return "c_{k}" if node == OUTPUT else genotype_lib.node_name(node)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,8 +113,8 @@ def _crossings(columns, successors):
 def _order(columns, predecessors, successors, sweeps=8):
   """Orders items within columns by the barycentre heuristic, keeping the best sweep.
 
-  Nodes keep their index order down each column (c_{k-2} above c_{k-1}, node 0
-  above node 1), as a reader expects; edges passing through move around them.
+  Nodes keep their index order down each column (c_{k-2} above c_{k-1}, node 2
+  above node 3), as a reader expects; edges passing through move around them.
   """
   best, best_crossings = columns, _crossings(columns, successors)
   current = [list(column) for column in columns]

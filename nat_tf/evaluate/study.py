@@ -217,7 +217,7 @@ def run_trainings(plan, output_dir):
     if os.path.isfile(path):
       reports[seed, key] = _read_json(path)
   logging.info("study: %d of %d trainings already finished", len(reports), len(todo))
-  progress = progress_lib.Progress(len(todo), len(reports))
+  progress = progress_lib.Progress({"training": len(todo)}, {"training": len(reports)}, untimed=0)
   for seed, key in todo:
     if (seed, key) in reports:
       continue
@@ -226,9 +226,10 @@ def run_trainings(plan, output_dir):
                  ", ".join(_users(plan, key)), seed, folder)
     genotype = genotype_format.from_json(json.dumps(plan["architectures"][key]))
     reports[seed, key] = train_one(folder, genotype, plan["protocol"], seed)
-    progress.advance()
-    logging.info("study: %d/%d trainings finished, %.1f min per training, %s left",
-                 progress.done, progress.total, 1 / max(progress.rate, 1e-9) / 60, progress.eta())
+    progress.advance("training")
+    logging.info("study: %d/%d trainings finished, %.1f min per training, %s",
+                 progress.steps_done, progress.total, 1 / progress.rate("training") / 60,
+                 progress.eta())
   return reports
 
 

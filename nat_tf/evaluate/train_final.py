@@ -42,6 +42,7 @@ from nat_tf.space import genotype_format
 
 RUN_FILE = "run.json"
 NETWORK_DIR = "network"
+TRAIN = "train"  # the one kind of step, for progress.Progress
 SUM = tf.distribute.ReduceOp.SUM
 
 
@@ -180,8 +181,8 @@ def train_final(root_dir, genotype, dataset="cifar10", data_dir=None, epochs=600
   if steps < 1:
     raise UsageError(f"train_final.batch_size={batch_size} is larger than the {dataset} training "
                      "split; lower it")
-  progress = progress_lib.Progress(epochs * steps, state.total_steps)
-  writer = tf.summary.create_file_writer(os.path.join(root_dir, "summaries"))
+  progress = progress_lib.Progress({TRAIN: epochs * steps}, {TRAIN: state.total_steps})
+  writer = tf.summary.create_file_writer(root_dir)  # TensorBoard names the run after its folder
   nonfinite = 0
   with writer.as_default():
     while int(state.epoch) < epochs:
@@ -197,7 +198,7 @@ def train_final(root_dir, genotype, dataset="cifar10", data_dir=None, epochs=600
         metrics = trainer.step(iterator)
         state.step_in_epoch.assign_add(1)
         state.steps.assign_add(1)
-        progress.advance()
+        progress.advance(TRAIN)
         nonfinite = 0 if bool(metrics["finite"]) else nonfinite + 1
         if nonfinite >= max_nonfinite:
           raise RuntimeError(f"{nonfinite} consecutive non-finite steps at epoch {epoch}, step "
@@ -206,11 +207,11 @@ def train_final(root_dir, genotype, dataset="cifar10", data_dir=None, epochs=600
         total = state.total_steps
         if total % summary_every == 0:
           _summaries(metrics, trainer, model, progress, total)
-        if total % log_every == 0 or step == steps - 1:
-          logging.info("epoch %d/%d step %d/%d loss=%.4f accuracy=%.4f lr=%.5f | %.2f steps/s, "
-                       "%s left", epoch + 1, epochs, step + 1, steps, float(metrics["loss"]),
+        if total % log_every == 0 or total == progress.total:
+          logging.info("epoch %d/%d step %d/%d loss=%.4f accuracy=%.4f lr=%.5f | %s",
+                       epoch + 1, epochs, step + 1, steps, float(metrics["loss"]),
                        float(metrics["accuracy"]), float(trainer.sgd.learning_rate),
-                       progress.rate, progress.eta())
+                       progress.line(TRAIN))
         if total % checkpoint_every == 0:
           checkpointer.save()
       state.epoch.assign(epoch + 1)
@@ -226,7 +227,8 @@ def _summaries(metrics, trainer, model, progress, step):
     tf.summary.scalar(f"train/{key}", metrics[key], step=step)
   tf.summary.scalar("train/learning_rate", trainer.sgd.learning_rate, step=step)
   tf.summary.scalar("train/drop_path", model.drop_path_rate, step=step)
-  tf.summary.scalar("speed/steps_per_second", progress.rate, step=step)
+  if progress.rate(TRAIN) is not None:
+    tf.summary.scalar("speed/steps_per_second", progress.rate(TRAIN), step=step)
 
 
 def _report(root_dir, genotype, dataset, model, trainer, state, eval_batch_size, data_dir):

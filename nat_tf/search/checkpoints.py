@@ -27,6 +27,7 @@ from nat_tf import run_folder
 from nat_tf.errors import UsageError
 
 WEIGHTS, POLICY = 0, 1
+PHASE_NAMES = ("weights", "policy")  # by phase number, for status.json, logs and summaries
 STATUS_FILE = "status.json"
 
 
@@ -136,7 +137,7 @@ class RunState(tf.Module):
 
   def status(self):
     reward = float(self.mean_reward)
-    return {"epoch": int(self.epoch), "phase": ("weights", "policy")[int(self.phase)],
+    return {"epoch": int(self.epoch), "phase": PHASE_NAMES[int(self.phase)],
             "step_in_phase": int(self.step_in_phase), "weight_steps": int(self.weight_steps),
             "policy_steps": int(self.policy_steps),
             "latest_mean_reward": None if reward != reward else reward,

@@ -3,9 +3,11 @@
 Per epoch: one pass over the weights split (a random input architecture per step,
 SGD), then, after the warm-up epochs, one pass over the policy split (REINFORCE
 steps of the transformation MDP). Everything is gin-bound. The run writes
-TensorBoard summaries, logs its progress, checkpoints (with `status.json`) every
-`checkpoint_every` steps and at each phase end, resumes from its latest
-checkpoint without repeating or skipping a step, and exports the policy at the end.
+TensorBoard summaries into its own folder (so TensorBoard names the run after it),
+every scalar at the run's global step (weight and policy steps together), logs its
+progress, checkpoints (with `status.json`) every `checkpoint_every` steps and at each
+phase end, resumes from its latest checkpoint without repeating or skipping a step,
+and exports the policy at the end.
 """
 
 import os
@@ -30,6 +32,7 @@ from nat_tf.search import supernet_steps
 from nat_tf.search import transformations
 from nat_tf.space import catalogue
 from nat_tf.space import cost
+from nat_tf.space import genotype as genotype_lib
 from nat_tf.space import genotype_format
 
 
@@ -40,13 +43,19 @@ class NonFiniteError(UsageError):
 
 @gin.configurable(denylist=["root_dir"])
 def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
-               checkpoint_every=500, summary_every=20, log_every=50, max_nonfinite=10,
-               target_genotype="DARTS", report_dataset="cifar10", evaluate_cells=0):
+               checkpoint_every=500, summary_every=20, policy_summary_every=1, log_every=50,
+               max_nonfinite=10, target_genotype="DARTS", report_dataset="cifar10",
+               evaluate_cells=0):
   """Run (or resume) a search in `root_dir`; returns the target genotype's transformation.
 
   warmup_epochs: weight-only epochs before policy training starts (0 in the reference).
   learning_rate_min: cosine floor of the weight learning rate (equal to the base rate in
     the reference, i.e. a constant rate).
+  summary_every, policy_summary_every: weight steps between supernet summaries, policy
+    steps between policy summaries. Policy steps are few and each scores many
+    architectures, so a point per update costs nothing and gives a readable curve.
+  log_every: steps between progress lines, and one at the last step (a line per phase
+    would be hundreds of lines for the small epochs of bundled data).
   target_genotype: catalogue name or file transformed greedily for the cell images and
     the final report (cost under `report_dataset`'s DARTS network).
   evaluate_cells: if > 0, the finished policy is also scored on that many held-out random
@@ -58,8 +67,8 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
   so a resume whose bindings do not fit leaves it as it was.
   """
   _check_counts(epochs=epochs, warmup_epochs=warmup_epochs, checkpoint_every=checkpoint_every,
-                summary_every=summary_every, log_every=log_every, max_nonfinite=max_nonfinite,
-                evaluate_cells=evaluate_cells)
+                summary_every=summary_every, policy_summary_every=policy_summary_every,
+                log_every=log_every, max_nonfinite=max_nonfinite, evaluate_cells=evaluate_cells)
   if not 0 <= warmup_epochs <= epochs:
     raise UsageError(f"warmup_epochs={warmup_epochs} must be in 0..epochs={epochs}")
   target = catalogue.load(target_genotype)  # a bad file fails before the data is read
@@ -71,10 +80,9 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
   restored = checkpoints.resume(checkpointer, root_dir)
   if restored:
     logging.info("resumed from %s at %s", restored, setup.state.status())
-  writer = (tf.summary.create_file_writer(os.path.join(root_dir, "summaries")) if chief
-            else tf.summary.create_noop_writer())
+  writer = tf.summary.create_file_writer(root_dir) if chief else tf.summary.create_noop_writer()
   loop = _Loop(setup, checkpointer, epochs, warmup_epochs, learning_rate_min, checkpoint_every,
-               summary_every, log_every, max_nonfinite, target)
+               (summary_every, policy_summary_every), log_every, max_nonfinite, target)
   with writer.as_default(), interrupts.deferred():
     loop.run()
   result = report(setup, target, report_dataset)
@@ -90,7 +98,8 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
 
 
 _MINIMUM_COUNTS = {"epochs": 0, "warmup_epochs": 0, "checkpoint_every": 1, "summary_every": 1,
-                   "log_every": 1, "max_nonfinite": 1, "evaluate_cells": 0}
+                   "policy_summary_every": 1, "log_every": 1, "max_nonfinite": 1,
+                   "evaluate_cells": 0}
 
 
 def _check_counts(**counts):
@@ -108,7 +117,10 @@ def report(setup, genotype, dataset):
 
 
 class _Loop:
-  """The epoch/phase loop over a SearchSetup, with logging, summaries and checkpoints."""
+  """The epoch/phase loop over a SearchSetup, with logging, summaries and checkpoints.
+
+  summary_every: (weight steps, policy steps) between summaries, by phase.
+  """
 
   def __init__(self, setup, checkpointer, epochs, warmup_epochs, learning_rate_min,
                checkpoint_every, summary_every, log_every, max_nonfinite, target):
@@ -127,9 +139,11 @@ class _Loop:
       raise UsageError(f"batch_size={setup.batch_size} is larger than a search split "
                        f"({sizes.weights_size} weights / {sizes.policy_size} policy examples); "
                        "lower SearchSetup.batch_size")
-    total = (epochs * self.steps[checkpoints.WEIGHTS]
-             + (epochs - warmup_epochs) * self.steps[checkpoints.POLICY])
-    self.progress = progress.Progress(total, self.state.total_steps)
+    weights, policy = checkpoints.PHASE_NAMES
+    self.progress = progress.Progress(
+        {weights: epochs * self.steps[checkpoints.WEIGHTS],
+         policy: (epochs - warmup_epochs) * self.steps[checkpoints.POLICY]},
+        {weights: int(self.state.weight_steps), policy: int(self.state.policy_steps)})
     self.nonfinite = 0
     self.drawn = None  # the transformed target last drawn in this process
     self.saved_steps = self.state.total_steps  # restored, or 0 for a new run
@@ -162,14 +176,14 @@ class _Loop:
       state.step_in_phase.assign_add(1)
       counter = state.weight_steps if phase == checkpoints.WEIGHTS else state.policy_steps
       counter.assign_add(1)
-      self.progress.advance()
+      self.progress.advance(checkpoints.PHASE_NAMES[phase])
       self._check_finite(metrics, epoch, phase, step)
       if phase == checkpoints.POLICY:
         state.mean_reward.assign(metrics["reward_mean"])
       total = state.total_steps
-      if total % self.summary_every == 0:
+      if int(counter) % self.summary_every[phase] == 0:
         self._summaries(phase, metrics, total)
-      if total % self.log_every == 0 or step == self.steps[phase] - 1:
+      if total % self.log_every == 0 or total == self.progress.total:
         self._log(epoch, phase, step, metrics)
       if total % self.checkpoint_every == 0:
         self._save()
@@ -196,7 +210,7 @@ class _Loop:
       self.nonfinite = 0
       return
     self.nonfinite += 1
-    name = ("weights", "policy")[phase]
+    name = checkpoints.PHASE_NAMES[phase]
     logging.warning("non-finite %s step skipped (epoch %d, step %d)", name, epoch, step)
     if self.nonfinite >= self.max_nonfinite:
       latest = self.checkpointer.manager.latest_checkpoint
@@ -209,7 +223,7 @@ class _Loop:
           f"the run stopped; {saved}")
 
   def _summaries(self, phase, metrics, step):
-    prefix = ("weights", "policy")[phase]
+    prefix = checkpoints.PHASE_NAMES[phase]
     for key, value in metrics.items():
       if key == "actions":
         for name, share in zip(self.setup.action_space.action_names, value.numpy()):
@@ -222,22 +236,26 @@ class _Loop:
     else:
       optimizer = self.setup.agent._optimizer  # pylint: disable=protected-access
       tf.summary.scalar("policy/learning_rate", optimizer.learning_rate, step=step)
-    tf.summary.scalar(f"speed/{prefix}_steps_per_second", self.progress.rate, step=step)
+    rate = self.progress.rate(prefix)
+    if rate is not None:
+      tf.summary.scalar(f"speed/{prefix}_steps_per_second", rate, step=step)
 
   def _log(self, epoch, phase, step, metrics):
-    name = ("weights", "policy")[phase]
+    name = checkpoints.PHASE_NAMES[phase]
     shown = ("loss", "accuracy") if phase == checkpoints.WEIGHTS else (
         "reward_mean", "accuracy_change", "cost_change", "entropy")
     values = " ".join(f"{k}={float(metrics[k]):.4f}" for k in shown)
-    logging.info("epoch %d/%d %s step %d/%d %s | %.2f steps/s, %d/%d steps, %s left",
-                 epoch + 1, self.epochs, name, step + 1, self.steps[phase], values,
-                 self.progress.rate, self.progress.done, self.progress.total, self.progress.eta())
+    logging.info("epoch %d/%d %s step %d/%d %s | %s", epoch + 1, self.epochs, name, step + 1,
+                 self.steps[phase], values, self.progress.line(name))
 
   def _save(self):
+    """A checkpoint and the target's drawing; said in the log only at debug level, or for
+    the run's last one: one line per epoch would drown the progress lines."""
     path = self.checkpointer.save()
     self.saved_steps = self.state.total_steps
     self._draw_target()
-    logging.info("checkpoint %s (%s)", os.path.basename(path), self.state.status())
+    log = logging.info if bool(self.state.finished) else logging.debug
+    log("checkpoint %s (%s)", os.path.basename(path), self.state.status())
 
   def _draw_target(self):
     """The greedy transformation of the target as an image summary, when it differs from
@@ -261,7 +279,8 @@ def format_report(result):
     new_cell = result["transformed"].cells[name]
     for edge, new_op in zip(cell.edges, new_cell.ops):
       if edge.op != new_op:
-        lines.append(f"  {name} edge ({edge.src} -> {edge.dst}): {edge.op} -> {new_op}")
+        lines.append(f"  {name} edge from {genotype_lib.node_name(edge.src)} to "
+                     f"{genotype_lib.node_name(edge.dst)}: {edge.op} -> {new_op}")
   lines.append(f"cost on {before['dataset']} (C={before['channels']}, L={before['layers']}): "
                f"params {before['params']:,} -> {after['params']:,}, "
                f"multiply-adds {before['madds']:,} -> {after['madds']:,}")

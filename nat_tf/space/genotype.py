@@ -20,6 +20,12 @@ from nat_tf.space import ops
 MAX_NODES = 1000
 
 
+def node_name(node):
+  """How reports, warnings and diagrams name node `node`: its index here, so a node has one
+  number in genotype files, printed text and pictures; the inputs also by DARTS's names."""
+  return f"{node} ({('c_{k-2}', 'c_{k-1}')[node]})" if node < 2 else str(node)
+
+
 class GenotypeError(UsageError):
   """A genotype that is malformed; the message names the cell and the edge."""
 
