@@ -35,6 +35,7 @@ COMMANDS = readme_commands.commands()
 RUN_HERE = ("bin/derive", "bin/compare", "bin/export", "bin/cost")
 NOT_RUN = {
     "pip": "the set-up itself: .ci/run installs requirements.txt with it before the suite",
+    "tensorboard": "a server that runs until stopped; its console script is checked to exist",
     "pytest": "the suite itself: .ci/run runs exactly the README's test command",
     "bin/train": "trains for minutes (quickstart) to days (CIFAR-10, several machines); "
                  "tests/test_train.py, test_learning.py and test_multi_worker.py run bin/train "
