@@ -62,7 +62,8 @@ class Progress:
     none timed yet, a lower bound that says so."""
     left = {kind: max(self.totals[kind] - self.done[kind], 0) for kind in self.totals}
     untimed = [kind for kind in left if left[kind] and self.rate(kind) is None]
-    seconds = sum(left[kind] / self.rate(kind) for kind in left if kind not in untimed)
+    seconds = sum(left[kind] / self.rate(kind) for kind in left
+                  if left[kind] and kind not in untimed)
     if not untimed:
       return f"{_clock(seconds)} left"
     if not seconds:

@@ -107,6 +107,7 @@ def test_a_network_refuses_a_genotype_that_is_not_its_block_naming_the_fix():
 
 def test_left_unset_a_block_builds_its_network_and_a_darts_cell_the_darts_one(caplog):
   caplog.set_level(logging.INFO)
+  caplog.set_level(logging.INFO, logger="absl")  # flags parsed earlier in the session set it
   model = network.build_network(_block("resnet20"), dataset="digits", channels=8, layers=3,
                                 auxiliary=True)  # a DARTS protocol's sizes: not used
   assert model.skeleton == handcrafted.skeleton("resnet20", _block("resnet20"), image_size=8,

@@ -41,3 +41,11 @@ def test_a_resumed_loop_counts_from_where_it_resumed(clock):
   progress = progress_lib.Progress({"train": 10}, {"train": 6}, untimed=0)
   _steps(progress, clock, "train", 3.0, 2)
   assert (progress.steps_done, progress.eta()) == (8, "0:00:06 left")
+
+
+def test_a_kind_with_no_steps_left_needs_no_rate(clock):
+  """A resumed search whose policy steps are all done, or a run of weight steps only
+  (a warm-up), has a kind that never runs here: the time left is the other kind's."""
+  progress = progress_lib.Progress({"weights": 4, "policy": 3}, {"weights": 0, "policy": 3})
+  _steps(progress, clock, "weights", 2.0, 2)
+  assert progress.eta() == "0:00:04 left"
