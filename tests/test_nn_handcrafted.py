@@ -2,7 +2,6 @@
 exact costs, a transformed block rebuilding the whole network, and which network a
 genotype builds and is costed on when none is named."""
 
-import logging
 
 import numpy as np
 import pytest
@@ -105,16 +104,16 @@ def test_a_network_refuses_a_genotype_that_is_not_its_block_naming_the_fix():
     cost.report(catalogue.get("DARTS_V2"), network="resnet20")
 
 
-def test_left_unset_a_block_builds_its_network_and_a_darts_cell_the_darts_one(caplog):
-  caplog.set_level(logging.INFO)
-  caplog.set_level(logging.INFO, logger="absl")  # flags parsed earlier in the session set it
+def test_left_unset_a_block_builds_its_network_and_a_darts_cell_the_darts_one(monkeypatch):
+  lines = []  # the log line itself, whatever earlier tests made of the logging set-up
+  monkeypatch.setattr(network.logging, "info", lambda message, *args: lines.append(message % args))
   model = network.build_network(_block("resnet20"), dataset="digits", channels=8, layers=3,
                                 auxiliary=True)  # a DARTS protocol's sizes: not used
   assert model.skeleton == handcrafted.skeleton("resnet20", _block("resnet20"), image_size=8,
                                                 in_channels=1)
   assert model.auxiliary_head is None
-  assert ("building resnet20" in caplog.text
-          and "bind build_network.network = 'resnet56' or 'darts'" in caplog.text)
+  assert ("building resnet20" in lines[0]
+          and "bind build_network.network = 'resnet56' or 'darts'" in lines[0]), lines
   darts = network.build_network(catalogue.get("DARTS_V2"), dataset="digits", channels=8, layers=3)
   assert darts.skeleton.name == "cifar" and len(darts.skeleton.cells) == 3
 
