@@ -172,3 +172,15 @@ def final_run(digits_data_dir, tmp_path_factory):
                    f"--root_dir={root_dir}", *[f"--gin_bindings={b}" for b in bindings])
   assert result.returncode == 0, result.stderr[-3000:]
   return root_dir
+
+
+def nulling_transformation(space, genotype, rng, null_share=0.5):
+  """(actions per cell, the genotype they give before pruning): a random valid action per
+  edge, null with probability `null_share`, so nodes with only null inputs (what
+  ActionSpace.apply_genotype prunes) are frequent."""
+  null = space.action_names.index("null")
+  actions = [[null if rng.random() < null_share else int(rng.choice(mask.nonzero()[0]))
+              for mask in space.edge_masks(cell, bool(reduction))]
+             for reduction, cell in enumerate((genotype.normal, genotype.reduce))]
+  return actions, genotype.replace(normal=space.apply(genotype.normal, actions[0], False),
+                                   reduce=space.apply(genotype.reduce, actions[1], True))

@@ -7,13 +7,17 @@ import gin
 import numpy as np
 import pytest
 from PIL import Image, ImageChops
+from tf_agents.trajectories import time_step as ts
 
+from conftest import nulling_transformation
 from conftest import run_bin
 from nat_tf import export
 from nat_tf.errors import UsageError
 from nat_tf.evaluate import diagram
+from nat_tf.rl import control_policies
 from nat_tf.rl import environment
 from nat_tf.search import derive
+from nat_tf.search import holdout
 from nat_tf.space import catalogue
 from nat_tf.space import genotype as genotype_lib
 from nat_tf.space import genotype_format
@@ -172,6 +176,53 @@ def test_dead_outputs_are_found_through_chains_of_null_edges_and_warned_about():
   warnings = derive.dead_output_warnings(vgg.replace(normal=cut))
   assert len(warnings) == 1 and "normal cell outputs node(s) [5]" in warnings[0]
   assert not derive.dead_output_warnings(vgg)
+
+
+def _keep_policies(search):
+  """(greedy, sampling) that change no edge: their transformation is the pruned input."""
+  transformer = search.transformer
+  keep = control_policies.KeepPolicy(ts.time_step_spec(transformer.observe.spec),
+                                     transformer.action_spec, transformer.action_space)
+  return keep, keep
+
+
+def test_the_supernet_scores_a_pruned_cell_exactly_as_the_unpruned(tiny_search):
+  """Random transformations of DARTS_V2, half their edges null: pruning leaves every
+  held-out image's result as it was (dead nodes and every op of them are zeros there)."""
+  rng = np.random.default_rng(1)
+  unpruned = []
+  while len(unpruned) < 8:
+    _, genotype = nulling_transformation(tiny_search.action_space, DARTS, rng)
+    if genotype.pruned() != genotype:
+      unpruned.append(genotype)
+  pruned = [g.pruned() for g in unpruned]
+  correct = holdout.HoldoutScorer(tiny_search).correct(unpruned + pruned)
+  np.testing.assert_array_equal(correct[:8], correct[8:])
+
+
+def test_derive_writes_a_cell_without_its_dead_node_and_its_lower_cost(tiny_search, tmp_path):
+  """DARTS_V2 whose normal node 5 has only null inputs: every transformation leaves the
+  node out of the output, scores as the input, costs less, and is kept (ties go to the
+  cheaper); genotype.json, cost.json and derivation.json say so; the input is recorded
+  as given."""
+  dead = DARTS.replace(normal=DARTS.normal.with_ops(DARTS.normal.ops[:6] + ("null", "null")))
+  result = derive.derive(tiny_search, dead, _keep_policies(tiny_search))
+  assert {c.genotype for c in result.candidates} == {dead.pruned()}
+  assert result.chosen.genotype.normal.concat == (2, 3, 4)
+  assert result.chosen.accuracy == result.original.accuracy
+  assert result.chosen.madds < result.original.madds
+  output = str(tmp_path / "derived")
+  derive.write(result, output)
+  written = genotype_format.parse(open(os.path.join(output, "genotype.json")).read())
+  assert written == dead.pruned()
+  record = json.load(open(os.path.join(output, "derivation.json")))
+  assert record["warnings"] == []
+  assert genotype_format.parse(record["input"]["genotype"]) == dead
+  costs = json.load(open(os.path.join(output, "cost.json")))
+  for setting in ("cifar10", "imagenet"):
+    for key in ("params", "madds"):
+      assert costs[setting]["after"][key] < costs[setting]["before"][key], (setting, key)
+  assert derive.dead_output_warnings(dead) and not derive.dead_output_warnings(written)
 
 
 def test_exported_policies_derive_as_the_run_and_a_seed_repeats_them(tiny_search, tiny_run):

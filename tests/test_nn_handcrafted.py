@@ -73,6 +73,19 @@ def test_transformed_block_rebuilds_the_whole_network():
   assert counted.params > cost.report(original, network="resnet20")["params"]
 
 
+def test_a_pruned_block_rebuilds_the_whole_network_at_the_cost_model_s_count():
+  """ResBlock with its second conv null: node 4 is dead, and node 3, which only fed it,
+  loses its conv too; what is left is the block's skip, at the cost model's exact count."""
+  block = catalogue.get("ResBlock")
+  cut = block.normal.with_ops(block.normal.ops[:5] + ("null",) + block.normal.ops[6:])
+  pruned = block.replace(normal=cut, reduce=cut).pruned()
+  assert pruned.normal.ops == ("null", "skip_connect") + ("null",) * 4 + ("skip_connect", "null")
+  model = network.build_network(pruned, network="resnet20")
+  counted = counting.count(model)
+  assert counted == cost.network_cost(pruned, model.skeleton, auxiliary=False)
+  assert counted.params < cost.report(block, network="resnet20")["params"]
+
+
 def test_handcrafted_networks_reject_darts_settings():
   with pytest.raises(UsageError, match="did you mean 'resnet20'"):
     cost.report(_block("resnet20"), network="resnet21")

@@ -14,6 +14,8 @@ from nat_tf.nn import counting
 from nat_tf.nn import network
 from nat_tf.space import catalogue
 from nat_tf.space import cost
+from nat_tf.space import genotype_format
+from nat_tf.space import ops
 
 SMALL = {"channels": 4, "layers": 3}  # both reductions, a factorized-reduce preprocessing
 
@@ -24,6 +26,29 @@ def test_model_counts_equal_the_cost_model_for_every_catalogue_genotype(name, da
   genotype = catalogue.get(name)
   expected = cost.report(genotype, dataset, auxiliary=True, **SMALL)
   assert counting.report(genotype, dataset, auxiliary=True, **SMALL) == expected
+
+
+def _no_pooling(genotype):
+  """`genotype` with every pooling edge null, unpruned (DARTS_V2: a wholly dead reduction)."""
+  return genotype.replace(**{name: cell.with_ops([ops.NULL if ops.is_pooling(op) else op
+                                                  for op in cell.ops])
+                             for name, cell in genotype.cells.items()})
+
+
+# Genotypes with dead nodes: published NAT outputs, and a cell with no live node at all.
+DEAD = {"NAT_R2": catalogue.get("NAT_R2"), "NAT_R3": catalogue.get("NAT_R3"),
+        "DARTS_V2 no pooling": _no_pooling(catalogue.get("DARTS_V2"))}
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "imagenet"])
+@pytest.mark.parametrize("name", sorted(DEAD))
+def test_model_counts_equal_the_cost_model_for_pruned_cells_and_fall(name, dataset):
+  pruned = DEAD[name].pruned()
+  expected = cost.report(pruned, dataset, auxiliary=True, **SMALL)
+  assert counting.report(pruned, dataset, auxiliary=True, **SMALL) == expected
+  unpruned = counting.report(DEAD[name], dataset, auxiliary=True, **SMALL)
+  for key in ("params", "madds"):
+    assert expected[key] < unpruned[key], key
 
 
 @pytest.mark.parametrize("dataset, params, madds", [
@@ -101,8 +126,14 @@ def test_tiny_network_loss_decreases_when_trained(digits_batch):
   assert np.mean(losses[-3:]) < 0.6 * losses[0], losses
 
 
-def test_bin_cost_from_model_reports_the_analytic_numbers():
-  args = ["--genotype=ENAS", "--dataset=imagenet", "--channels=4", "--layers=3", "--auxiliary"]
+@pytest.mark.parametrize("genotype", ["ENAS", "pruned NAT_R3"])
+def test_bin_cost_from_model_reports_the_analytic_numbers(genotype, tmp_path):
+  if genotype.startswith("pruned"):  # a genotype file with a dead node left out
+    path = tmp_path / "pruned.json"
+    path.write_text(genotype_format.to_json(DEAD["NAT_R3"].pruned()))
+    genotype = str(path)
+  args = [f"--genotype={genotype}", "--dataset=imagenet", "--channels=4", "--layers=3",
+          "--auxiliary"]
   analytic, from_model = (
       subprocess.run([sys.executable, "bin/cost", *args, *extra], capture_output=True, text=True,
                      check=True).stdout for extra in ([], ["--from_model"]))

@@ -81,11 +81,11 @@ def test_natpp_masks_are_within_the_published_table():
       rules.NATPP_TRANSITIONS["conv_3x3"])
 
 
-def test_keep_actions_are_identity():
+def test_keep_actions_are_identity_and_valid_on_every_edge():
   for kind, op_list in SPACES:
     space = transform.action_space(kind, op_list)
     for op_id, action in enumerate(space.keep_actions):
-      assert space.result[op_id, action] == op_id
+      assert space.result[op_id, action] == op_id and space.valid[:, op_id, action].all()
 
 
 def test_invalid_action_raises_naming_the_edge():

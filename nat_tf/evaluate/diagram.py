@@ -365,8 +365,10 @@ def cell_image(cell, title, changed=None):
 def changed_edges(before, after, name="cell"):
   """Indices of the edges of cell `after` whose op differs from `before`'s.
 
-  Transformations change ops only, so the cells must have the same edges
-  (source, target) and concat; otherwise a UsageError names the difference.
+  Transformations change ops only, and pruning leaves dead nodes out of the concat, so
+  the cells must have the same edges (source, target) and `after` must output the
+  nodes `before` does but those dead in `after`; otherwise a UsageError names the
+  difference.
   """
   if len(before.edges) != len(after.edges):
     raise UsageError(f"{name} cells differ in topology: {before.num_nodes} intermediate nodes "
@@ -377,9 +379,10 @@ def changed_edges(before, after, name="cell"):
       raise UsageError(f"{name} cells differ in topology at edge {i}: {old.src}->{old.dst} "
                        f"before, {new.src}->{new.dst} after; a comparison needs one graph "
                        "with other ops")
-  if before.concat != after.concat:
+  left_out = set(before.concat) - set(after.concat)
+  if not set(after.concat) <= set(before.concat) or not left_out <= set(after.dead_nodes()):
     raise UsageError(f"{name} cells concatenate different nodes: {list(before.concat)} before, "
-                     f"{list(after.concat)} after")
+                     f"{list(after.concat)} after (a transformation leaves only dead nodes out)")
   return frozenset(i for i, (old, new) in enumerate(zip(before.edges, after.edges))
                    if old.op != new.op)
 

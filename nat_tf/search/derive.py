@@ -17,8 +17,11 @@ input gets right, only the candidate gets right, p-value) and the held-out size.
 The input is a candidate under every rule, so the answer can be "no change", and the
 kept architecture is never less accurate on the held-out split than the input by more
 than the rule allows (the reference kept the best transformed one even when it was
-worse). A kept cell with an output node that only null edges feed is reported with a
-warning.
+worse). Every transformed candidate is pruned (`Cell.pruned`, applied with the actions):
+its dead nodes leave the output, so its cost is that of the network trained from it,
+and its held-out score is exact, since the supernet scores a pruned cell as the
+unpruned one. A kept cell still outputs a dead node only when it is the input's own or
+when every output of the cell is dead (one is kept, as zeros): a warning says so.
 
 Valid actions never add cost to an edge; the chosen network's whole cost (DARTS
 skeleton, CIFAR and ImageNet settings, as bin/cost reports it, and the hand-crafted

@@ -36,13 +36,16 @@ def encode(genotype, transformer):
 
 def _check_output_rule(genotype, loose_ends, op_list_name):
   """The supernet scores a cell's output by its op list's rule (every node, or the loose
-  ends), so a genotype with another concat would be scored as a different cell."""
+  ends), so a genotype with another concat would be scored as a different cell. Dead
+  nodes are zeros in the supernet, so a concat may leave them out: a pruned cell
+  (Cell.pruned) is scored exactly as what it is."""
   for name, cell in genotype.cells.items():
     rules = {"its loose ends": cell.loose_ends(), "every intermediate node": cell.all_nodes()}
     rule = "its loose ends" if loose_ends else "every intermediate node"
-    if tuple(cell.concat) == rules[rule]:
+    live = cell.live(cell.concat)
+    if live == cell.live(rules[rule]):
       continue
-    followed = [other for other, nodes in rules.items() if tuple(cell.concat) == nodes]
+    followed = [other for other, nodes in rules.items() if live == cell.live(nodes)]
     fix = (f"use {_FAMILY_HINTS[followed[0]]}" if followed else
            "no transformer scores such a cell: its concat must be every intermediate node "
            f"{list(rules['every intermediate node'])} or its loose ends "

@@ -79,15 +79,55 @@ class Cell:
     """Every intermediate node (DARTS-style output)."""
     return tuple(range(2, self.num_nodes + 2))
 
-  def dead_outputs(self):
-    """Output nodes whose every input is null, directly or through other such nodes: what
-    they add to the cell's output does not depend on the cell's inputs."""
+  def dead_nodes(self):
+    """Intermediate nodes whose every input is null, directly or through other such nodes:
+    what they compute does not depend on the cell's inputs (zeros in the supernet, whose
+    batch-norm has no offset; a constant in a trained network)."""
     dead = set()
     for node in self.all_nodes():
-      inputs = self.edges[2 * (node - 2):2 * (node - 1)]  # edges are sorted by target
-      if all(e.op == ops.NULL or e.src in dead for e in inputs):
+      if all(e.op == ops.NULL or e.src in dead for e in self._inputs(node)):
         dead.add(node)
+    return tuple(sorted(dead))
+
+  def live(self, nodes):
+    """The nodes of `nodes` that are not dead."""
+    dead = set(self.dead_nodes())
+    return tuple(node for node in nodes if node not in dead)
+
+  def dead_outputs(self):
+    """Output nodes that are dead (see dead_nodes)."""
+    dead = set(self.dead_nodes())
     return tuple(node for node in self.concat if node in dead)
+
+  def pruned(self):
+    """This cell without the computation that cannot change its output.
+
+    Dead nodes leave the concat, so the next cells' preprocessing reads fewer channels;
+    an edge that reads a dead node (an op on a constant) or feeds a node whose value
+    reaches no output (outside the concat and read by null edges only: a loose end
+    that a null edge made used) becomes null. A cell whose every output is dead keeps
+    its last one, as zeros: a cell needs an output, and the DARTS skeleton still passes
+    the cell's inputs on through the next cell's other input. The supernet scores the
+    pruned cell exactly as this one (dead nodes are zeros there, and so is any op of
+    them), and nulling an edge is a valid action under every rule, so pruning never
+    adds cost nor leaves the transformation space. Pruning a pruned cell changes nothing.
+    """
+    dead = set(self.dead_nodes())
+    concat = tuple(node for node in self.concat if node not in dead) or self.concat[-1:]
+    useful = self._reaching(concat)
+    new_ops = [ops.NULL if e.src in dead or e.dst not in useful else e.op for e in self.edges]
+    return dataclasses.replace(self.with_ops(new_ops), concat=concat)
+
+  def _inputs(self, node):
+    return self.edges[2 * (node - 2):2 * (node - 1)]  # edges are sorted by target
+
+  def _reaching(self, outputs):
+    """Nodes whose value reaches `outputs` through non-null edges (outputs included)."""
+    reaching = set(outputs)
+    for node in reversed(self.all_nodes()):
+      if node in reaching:
+        reaching.update(e.src for e in self._inputs(node) if e.op != ops.NULL)
+    return reaching
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +145,10 @@ class Genotype:
 
   def replace(self, **cells):
     return dataclasses.replace(self, **cells)
+
+  def pruned(self):
+    """Both cells pruned (Cell.pruned)."""
+    return Genotype(self.normal.pruned(), self.reduce.pruned())
 
 
 def make_cell(edges, concat):

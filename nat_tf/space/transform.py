@@ -13,6 +13,15 @@ and it does not make the edge more expensive. The last condition matters only on
 stride-2 edges, where a skip connection is a factorized reduce with parameters:
 there a pooling or null edge may not become a skip (NAT_DARTS, as published,
 does exactly that in its reduction cell; this project never will).
+
+A transformed genotype is pruned (`genotype.Cell.pruned`): a node that null edges leave
+dead leaves the output, and ops that read it or feed nothing become null. Null is
+valid on every edge, so the pruned cell is itself the result of valid actions, and
+the supernet scores it exactly as the unpruned one (the environment's reward needs
+no pruning); the network trained from it is cheaper. Actions that make a node dead
+are not masked: the per-edge masks cannot forbid "both inputs null" without making
+one edge's choice depend on another's, and a pruned node is a cheaper cell, not a
+broken one (BUILD_NOTES, Derivation).
 """
 
 import functools
@@ -74,9 +83,10 @@ class ActionSpace:
 
   @property
   def keep_actions(self):
-    """Per op id, the action that leaves the edge unchanged."""
-    return np.array([int(np.flatnonzero(self.result[i] == i)[0]) for i in range(len(self.op_list))],
-                    np.int32)
+    """Per op id, the valid action that leaves the edge unchanged (under NAT 'keep' is
+    masked on skip and null edges, where the 'skip' or 'null' action keeps them)."""
+    return np.array([int(np.flatnonzero((self.result[i] == i) & self.valid[0, i])[0])
+                     for i in range(len(self.op_list))], np.int32)
 
   def edge_masks(self, cell, reduction):
     """Valid-action mask [edges, actions] of a cell."""
@@ -85,7 +95,8 @@ class ActionSpace:
     return self.valid[strides, op_ids]
 
   def apply(self, cell, actions, reduction, cell_name=None):
-    """The cell after one action per edge; an invalid action raises InvalidActionError."""
+    """The cell after one action per edge, unpruned; an invalid action raises
+    InvalidActionError."""
     actions = np.asarray(actions)
     if actions.shape != (len(cell.edges),):
       raise InvalidActionError(f"expected one action per edge ({len(cell.edges)}), got shape "
@@ -103,8 +114,10 @@ class ActionSpace:
     return cell.with_ops(new_ops)
 
   def apply_genotype(self, genotype, normal_actions, reduce_actions):
+    """The transformation of `genotype` by one action per edge of each cell, pruned
+    (module doc)."""
     return genotype.replace(normal=self.apply(genotype.normal, normal_actions, False),
-                            reduce=self.apply(genotype.reduce, reduce_actions, True))
+                            reduce=self.apply(genotype.reduce, reduce_actions, True)).pruned()
 
 
 @functools.lru_cache(maxsize=None)
