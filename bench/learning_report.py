@@ -17,7 +17,6 @@ numbers go to <root_dir>/report.json as well.
 
 import json
 import os
-import time
 
 from absl import app
 from absl import flags
@@ -58,17 +57,6 @@ def bindings(variant, seed):
   return data + VARIANTS[variant] + list(FLAGS.bindings) + [f"SearchSetup.seed = {seed}"]
 
 
-def train(root_dir, gin_file, run_bindings):
-  """bin/train's job, in-process; returns the training wall time (0 if already finished)."""
-  status = os.path.join(root_dir, "status.json")
-  if os.path.isfile(status) and json.load(open(status))["finished"]:
-    return 0.0
-  os.makedirs(root_dir, exist_ok=True)
-  start = time.time()
-  runs.train(root_dir, [gin_file], run_bindings)
-  return time.time() - start
-
-
 def table(rows):
   header = "| family | variant | seed | policy | " + " | ".join(COLUMNS) + " |"
   lines = [header, "|" + " --- |" * (len(COLUMNS) + 4)]
@@ -103,7 +91,8 @@ def main():
     for variant in FLAGS.variants:
       for seed in FLAGS.seeds:
         folder = run_dir(family, variant, seed)
-        seconds = train(folder, runs.QUICKSTARTS[family][0], bindings(variant, seed))
+        seconds = runs.train_unless_finished(folder, [runs.QUICKSTARTS[family][0]],
+                                             bindings(variant, seed))
         gin.clear_config()
         scores, unplaced = runs.evaluate(folder, bindings(variant, seed))
         summaries = {name: score.summary() for name, score in scores.items()}

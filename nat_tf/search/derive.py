@@ -33,6 +33,7 @@ compare and study never keep one.
 """
 
 import dataclasses
+import functools
 import os
 from typing import Optional, Tuple
 
@@ -211,8 +212,10 @@ def cost_increases(table):
           for key in ("params", "madds") if row["after"][key] > row["before"][key]]
 
 
+@functools.lru_cache(maxsize=4096)
 def costlier(before, after):
-  """Whether `after` costs more than `before` on any network of `cost_settings(before)`."""
+  """Whether `after` costs more than `before` on any network of `cost_settings(before)`
+  (cached: selection asks it of every candidate each time it chooses)."""
   return bool(cost_increases(cost_table(before, after)))
 
 

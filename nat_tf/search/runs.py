@@ -6,6 +6,10 @@ Derivation, export and the baselines rebuild exactly the SearchSetup a run train
 work on finished and unfinished runs alike.
 """
 
+import json
+import os
+import time
+
 import gin
 
 from nat_tf import cli
@@ -41,6 +45,21 @@ def train(root_dir, gin_files=(), bindings=()):
     return result
   finally:
     gin.clear_config()
+
+
+def train_unless_finished(root_dir, gin_files=(), bindings=()):
+  """`train`, unless `root_dir` holds a run that finished: reports rerun on the runs they
+  made without training again. Returns the training's wall time in seconds (0.0 if it
+  had finished)."""
+  status = os.path.join(root_dir, checkpoints.STATUS_FILE)
+  if os.path.isfile(status):
+    with open(status, encoding="utf-8") as handle:
+      if json.load(handle)["finished"]:
+        return 0.0
+  os.makedirs(root_dir, exist_ok=True)
+  start = time.time()
+  train(root_dir, gin_files, bindings)
+  return time.time() - start
 
 
 def load(root_dir, bindings=(), checkpoint=None):
