@@ -48,6 +48,10 @@ NOT_RUN = {
                         "tests/test_bench.py checks its --peer set-up and the GPU check",
     "bench/learning_report.py": "trains a quickstart run per family, variant and seed",
     "bench/precision.py": "scores a trained run twice over its held-out split, a benchmark",
+    "bench/study_report.py": "three quickstart runs and their studies, about 100 minutes; "
+                             "tests/test_study.py runs a tiny study",
+    "bench/holdout_stability.py": "derives ten times from a trained quickstart run and "
+                                  "reselects thousands of times, a measurement",
 }
 # The folders the README's commands read, by (flag, printed value): the fixture standing
 # for each, the arguments it is called with (None: not a function), and whether it is slow.
