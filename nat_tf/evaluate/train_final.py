@@ -24,9 +24,9 @@ import gin
 import tensorflow as tf
 
 from nat_tf import atomic
-from nat_tf import cli
 from nat_tf import progress as progress_lib
 from nat_tf import reload_check
+from nat_tf import run_config
 from nat_tf.data import datasets
 from nat_tf.data import pipeline
 from nat_tf.data import splits
@@ -267,7 +267,7 @@ def markdown(report):
 def load(root_dir, checkpoint=None):
   """(the network of a train_final run with the weights of `checkpoint` (name or path;
   None: the latest), the checkpoint's path), rebuilt from the run's config.gin and run.json."""
-  cli.read_config(root_dir, (), "train_final run", "bin/train_final")
+  run_config.read_config(root_dir, (), "train_final run", "bin/train_final")
   with open(os.path.join(root_dir, RUN_FILE), encoding="utf-8") as handle:
     run = json.load(handle)
   genotype = genotype_format.from_json(json.dumps(run["genotype"]))
