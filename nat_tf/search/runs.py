@@ -15,10 +15,10 @@ import gin
 from nat_tf import run_config
 from nat_tf import run_folder
 from nat_tf.errors import UsageError
-from nat_tf.search import checkpoints
 from nat_tf.search import policy_eval
 from nat_tf.search import setup as setup_lib
 from nat_tf.search import train_eval
+from nat_tf.training import checkpoints
 
 # Per input family: its quickstart gin file (from the repository root, on the bundled
 # digits) and the catalogue inputs a transformer trained with it can take.

@@ -34,11 +34,11 @@ import gin
 from nat_tf import atomic
 from nat_tf import progress as progress_lib
 from nat_tf import run_config
+from nat_tf.analysis import compare
+from nat_tf.analysis import derive
 from nat_tf.data import datasets
 from nat_tf.errors import UsageError
-from nat_tf.evaluate import compare
 from nat_tf.evaluate import train_final
-from nat_tf.search import derive
 from nat_tf.search import runs
 from nat_tf.space import genotype_format
 
