@@ -20,7 +20,7 @@ import os
 from absl import flags
 
 from nat_tf import cli
-from nat_tf.search import derive
+from nat_tf.analysis import derive
 from nat_tf.search import runs
 from nat_tf.space import catalogue
 

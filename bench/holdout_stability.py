@@ -27,8 +27,8 @@ from absl import flags
 import numpy as np
 
 from nat_tf import cli
+from nat_tf.analysis import derive
 from nat_tf.errors import UsageError
-from nat_tf.search import derive
 from nat_tf.search import holdout
 from nat_tf.search import runs
 from nat_tf.space import catalogue

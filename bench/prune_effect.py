@@ -24,9 +24,9 @@ from absl import flags
 import numpy as np
 
 from nat_tf import cli
-from nat_tf.evaluate import compare
-from nat_tf.search import baselines
-from nat_tf.search import derive
+from nat_tf.analysis import baselines
+from nat_tf.analysis import compare
+from nat_tf.analysis import derive
 from nat_tf.search import holdout
 from nat_tf.search import runs
 from nat_tf.space import catalogue

@@ -30,8 +30,8 @@ from absl import flags
 
 from nat_tf import atomic
 from nat_tf import cli
+from nat_tf.analysis import study
 from nat_tf.errors import UsageError
-from nat_tf.evaluate import study
 from nat_tf.search import runs
 from nat_tf.space import catalogue
 

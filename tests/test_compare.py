@@ -7,9 +7,9 @@ import gin
 import pytest
 
 from conftest import run_bin
-from nat_tf.evaluate import compare
-from nat_tf.search import baselines
-from nat_tf.search import derive
+from nat_tf.analysis import baselines
+from nat_tf.analysis import compare
+from nat_tf.analysis import derive
 from nat_tf.search import holdout
 from nat_tf.space import catalogue
 from nat_tf.space import ops

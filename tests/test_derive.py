@@ -12,11 +12,11 @@ from tf_agents.trajectories import time_step as ts
 from conftest import nulling_transformation
 from conftest import run_bin
 from nat_tf import export
+from nat_tf.analysis import derive
 from nat_tf.errors import UsageError
-from nat_tf.evaluate import diagram
+from nat_tf.report import diagram
 from nat_tf.rl import control_policies
 from nat_tf.rl import environment
-from nat_tf.search import derive
 from nat_tf.search import holdout
 from nat_tf.space import catalogue
 from nat_tf.space import genotype as genotype_lib

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from nat_tf.errors import UsageError
-from nat_tf.evaluate import diagram
+from nat_tf.report import diagram
 from nat_tf.space import catalogue
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -164,5 +164,5 @@ def test_both_inputs_from_one_node_get_two_curves_and_two_labels():
 
 
 def test_diagrams_do_not_import_tensorflow():
-  code = "import sys, nat_tf.evaluate.diagram; sys.exit('tensorflow' in sys.modules)"
+  code = "import sys, nat_tf.report.diagram; sys.exit('tensorflow' in sys.modules)"
   assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -13,11 +13,11 @@ from conftest import run_bin
 from nat_tf import export
 from nat_tf import reload_check
 from nat_tf.errors import UsageError
-from nat_tf.search import checkpoints
 from nat_tf.search import runs
 from nat_tf.space import catalogue
 from nat_tf.space import graph
 from nat_tf.space import transform
+from nat_tf.training import checkpoints
 
 
 def test_bin_export_writes_the_network_of_a_train_final_run(final_run, tmp_path):

@@ -28,8 +28,8 @@ import os
 from PIL import Image, ImageChops
 import pytest
 
-from nat_tf.evaluate import diagram
-from nat_tf.search import derive
+from nat_tf.analysis import derive
+from nat_tf.report import diagram
 from nat_tf.search import runs
 from nat_tf.space import catalogue
 from nat_tf.space import cost

@@ -6,11 +6,11 @@ genotype builds and is costed on when none is named."""
 import numpy as np
 import pytest
 
+from nat_tf.analysis import compare
+from nat_tf.analysis import derive
 from nat_tf.errors import UsageError
-from nat_tf.evaluate import compare
 from nat_tf.nn import counting
 from nat_tf.nn import network
-from nat_tf.search import derive
 from nat_tf.space import catalogue
 from nat_tf.space import cost
 from nat_tf.space import genotype_format

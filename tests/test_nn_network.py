@@ -91,7 +91,6 @@ def test_auxiliary_logits_in_training_only():
   logits, auxiliary = model(images, training=True)
   assert logits.shape == auxiliary.shape == (2, 10)
   assert model(images, training=False).shape == (2, 10)
-  assert network.AUXILIARY_WEIGHT == 0.4
 
 
 def test_auxiliary_head_on_maps_too_small_raises_the_cost_models_error():

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from nat_tf.analysis import compare
+from nat_tf.analysis import derive
+from nat_tf.analysis import paired
 from nat_tf.errors import UsageError
-from nat_tf.evaluate import compare
-from nat_tf.search import derive
 from nat_tf.search import holdout
-from nat_tf.search import paired
 from nat_tf.space import catalogue
 
 DARTS = catalogue.get("DARTS_V2")

@@ -29,7 +29,7 @@ import sys
 import pytest
 
 import readme_commands
-from nat_tf.search import derive
+from nat_tf.analysis import derive
 
 COMMANDS = readme_commands.commands()
 RUN_HERE = ("bin/derive", "bin/compare", "bin/export", "bin/cost")

@@ -19,8 +19,8 @@ from conftest import TINY_RUN
 from conftest import run_bin
 from nat_tf import run_folder
 from nat_tf.errors import UsageError
-from nat_tf.search import checkpoints
 from nat_tf.search import runs
+from nat_tf.training import checkpoints
 
 TRAIN = [sys.executable, "bin/train"]
 

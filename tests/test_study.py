@@ -12,9 +12,9 @@ import pytest
 
 from conftest import run_bin
 from nat_tf import atomic
+from nat_tf.analysis import compare
+from nat_tf.analysis import study
 from nat_tf.errors import UsageError
-from nat_tf.evaluate import compare
-from nat_tf.evaluate import study
 from nat_tf.space import catalogue
 from nat_tf.space import cost
 

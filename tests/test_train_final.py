@@ -11,8 +11,8 @@ import tensorflow as tf
 
 from conftest import FINAL_RUN
 from conftest import run_bin
-from nat_tf import cli
 from nat_tf import export
+from nat_tf import run_config
 from nat_tf.data import datasets
 from nat_tf.data import pipeline
 from nat_tf.data import splits
@@ -104,7 +104,7 @@ HANDCRAFTED_RUN = [b for b in FINAL_RUN if "layers" not in b]
 def test_a_block_and_the_mnist5k_protocols_train(request, tmp_path, gin_file, genotype, data,
                                                  bindings, skeleton, test_examples):
   data_dir = request.getfixturevalue(data)
-  cli.add_search_paths([gin_file])
+  run_config.add_search_paths([gin_file])
   gin.parse_config_files_and_bindings([gin_file],
                                       bindings + [f"train_final.data_dir = '{data_dir}'"])
   try:
@@ -132,7 +132,7 @@ def test_bin_train_final_refuses_a_block_on_another_network_in_one_line(tmp_path
 
 @pytest.mark.parametrize("network", ["vgg16", "resnet20", "mobilenetv2"])
 def test_hand_crafted_protocols_build_their_network_on_mnist5k(network):
-  cli.add_search_paths([f"gin/train_final_{network}_mnist5k.gin"])
+  run_config.add_search_paths([f"gin/train_final_{network}_mnist5k.gin"])
   gin.parse_config_file(f"gin/train_final_{network}_mnist5k.gin")
   try:
     assert gin.query_parameter("build_network.network") == network

@@ -1,1 +1,1 @@
-"""Evaluating architectures: training from scratch, reports, cell diagrams."""
+"""Training a derived architecture from scratch, and exporting finished runs."""

@@ -24,21 +24,21 @@ import gin
 import tensorflow as tf
 
 from nat_tf import atomic
-from nat_tf import cli
 from nat_tf import progress as progress_lib
 from nat_tf import reload_check
+from nat_tf import run_config
 from nat_tf.data import datasets
 from nat_tf.data import pipeline
 from nat_tf.data import splits
 from nat_tf.errors import UsageError
 from nat_tf.nn import counting
 from nat_tf.nn import network as network_lib
-from nat_tf.search import checkpoints
-from nat_tf.search import sgd
-from nat_tf.search import strategy as strategy_lib
-from nat_tf.search import supernet_steps
 from nat_tf.space import cost
 from nat_tf.space import genotype_format
+from nat_tf.training import checkpoints
+from nat_tf.training import schedule
+from nat_tf.training import sgd
+from nat_tf.training import strategy as strategy_lib
 
 RUN_FILE = "run.json"
 NETWORK_DIR = "network"
@@ -187,7 +187,7 @@ def train_final(root_dir, genotype, dataset="cifar10", data_dir=None, epochs=600
   with writer.as_default():
     while int(state.epoch) < epochs:
       epoch = int(state.epoch)
-      trainer.sgd.learning_rate.assign(supernet_steps.learning_rate(epoch, epochs, learning_rate,
+      trainer.sgd.learning_rate.assign(schedule.learning_rate(epoch, epochs, learning_rate,
                                                                      learning_rate_min))
       model.schedule_drop_path(epoch, epochs)
       skip = int(state.step_in_epoch)
@@ -267,7 +267,7 @@ def markdown(report):
 def load(root_dir, checkpoint=None):
   """(the network of a train_final run with the weights of `checkpoint` (name or path;
   None: the latest), the checkpoint's path), rebuilt from the run's config.gin and run.json."""
-  cli.read_config(root_dir, (), "train_final run", "bin/train_final")
+  run_config.read_config(root_dir, (), "train_final run", "bin/train_final")
   with open(os.path.join(root_dir, RUN_FILE), encoding="utf-8") as handle:
     run = json.load(handle)
   genotype = genotype_format.from_json(json.dumps(run["genotype"]))

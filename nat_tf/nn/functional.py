@@ -9,12 +9,12 @@ the Keras layer of the same op with the same weights.
 
 Some ops are written for the speed of their gradients on CPU, because every edge op
 runs inside a shared function whose gradient is another function: StridedSlice's
-gradient is a slow generic kernel (a 100+ ms copy on a [64, 32, 32, 80] map), so
-shifts use Slice (whose gradient is a pad) and subsampling space_to_depth (whose
-gradient is a copy); strided convs pad with a pad op, as oneDNN refuses explicit
-conv padding and the fallback kernels are 3-6x slower; and oneDNN's
-max-pool gradient needs its forward pass in the same function, so max pooling
-recomputes its forward pass in its gradient (Eigen's fallback was 8x slower).
+gradient is a slow generic kernel, so shifts use Slice (whose gradient is a pad) and
+subsampling space_to_depth (whose gradient is a copy); strided convs pad with a pad
+op, as oneDNN refuses explicit conv padding and the fallback kernels are slower; and
+oneDNN's max-pool gradient needs its forward pass in the same function, so max
+pooling recomputes its forward pass in its gradient rather than fall back to Eigen's
+kernel. BUILD_NOTES.md (Performance, issue 8) has what each of these cost.
 
 Batch-norm here is the reference supernet's: no affine parameters, always batch
 statistics, no moving averages (the supernet is only ever run in training mode,

@@ -6,9 +6,11 @@ after, so an op outputs (size-1)//stride+1 pixels and a stride-2 window is centr
 on the even input pixels, as in the reference (TF's 'same' centres it on odd ones).
 At stride 1 that padding is exactly TF's 'same', used there to spare a pad op.
 
-`make_op` is the one factory of edge ops: the fixed networks call it with affine
-batch-norm, the weight-sharing supernet with affine=False and pool_bn=True (a
-non-affine BN after pooling, as the reference supernet has).
+`make_op` is the one factory of edge ops as layers; the fixed networks (cell.py)
+call it with affine batch-norm. The supernet runs the same ops as functions of
+gathered weights (functional.py); affine=False and pool_bn=True (a non-affine BN after
+pooling) build the reference supernet's version of an op as a layer, which tests hold
+functional.py's to.
 """
 
 import tensorflow as tf

@@ -17,9 +17,6 @@ from nat_tf.nn import layers as nn_layers
 from nat_tf.space import cost
 from nat_tf.space import handcrafted
 
-# Weight of the auxiliary head's loss in training (DARTS, NAT evaluation code).
-AUXILIARY_WEIGHT = 0.4
-
 
 class Network(tf.keras.Model):
   """Called on images [batch, H, W, C]: logits, or (logits, auxiliary logits) in

@@ -6,14 +6,13 @@ Spektral GCNConv layers give node states. Normal and reduction cells go through
 the same encoder. The actor turns node states into one logit vector per edge and
 masks invalid transitions (the BMSoftmax of NAT++, also used for NAT's masks).
 
-Two choices are gin switches (BUILD_NOTES.md has the measurements that set the
-defaults):
-- `adjacency`: 'reference' (default) feeds the raw in-edge matrix (row = target, no
-  self-loops), with which a node never sees its own input ops; 'gcn' feeds Spektral
-  the standard GCN filter of the undirected cell graph with self-loops. With the
-  edge readout, which sees each edge's op anyway, 'reference' learned a cutting
-  policy on quickstart for three seeds out of three, 'gcn' for none (its greedy
-  policy stayed at keeping every edge).
+Two choices are gin switches:
+- `adjacency`: 'reference' (default, the official code's input) feeds the raw
+  in-edge matrix (row = target, no self-loops): a node does not see its own input
+  ops, but the edge readout sees each edge's op anyway; 'gcn' feeds Spektral the
+  standard GCN filter of the undirected cell graph with self-loops. The default is
+  the one with which the quickstart policies learned to cut (BUILD_NOTES.md,
+  "Learning on digits (issue 6)", has the runs).
 - `readout`: 'edge' (default) scores edge f -> t from the states of f and t and the
   edge's own op; 'reference' reshapes the rows of the intermediate nodes.
 """

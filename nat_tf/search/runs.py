@@ -12,13 +12,13 @@ import time
 
 import gin
 
-from nat_tf import cli
+from nat_tf import run_config
 from nat_tf import run_folder
 from nat_tf.errors import UsageError
-from nat_tf.search import checkpoints
 from nat_tf.search import policy_eval
 from nat_tf.search import setup as setup_lib
 from nat_tf.search import train_eval
+from nat_tf.training import checkpoints
 
 # Per input family: its quickstart gin file (from the repository root, on the bundled
 # digits) and the catalogue inputs a transformer trained with it can take.
@@ -37,11 +37,11 @@ def train(root_dir, gin_files=(), bindings=()):
   cleared afterwards."""
   gin.clear_config()
   try:
-    cli.add_search_paths(gin_files)
+    run_config.add_search_paths(gin_files)
     gin.parse_config_files_and_bindings(list(gin_files), list(bindings))
     with run_folder.opened(root_dir):
       result = train_eval.train_eval(root_dir)
-      cli.write_operative_config(root_dir)
+      run_config.write_operative_config(root_dir)
     return result
   finally:
     gin.clear_config()
@@ -68,7 +68,7 @@ def load(root_dir, bindings=(), checkpoint=None):
   `bindings` are extra gin bindings applied over the run's config (e.g. a data_dir);
   `checkpoint` names a kept checkpoint ('ckpt-500' or its path); None: the latest.
   """
-  cli.read_config(root_dir, bindings)
+  run_config.read_config(root_dir, bindings)
   search = setup_lib.SearchSetup()
   checkpointer = checkpoints.Checkpointer(root_dir, search.state, **search.trackables())
   path = checkpointer.restore(for_inference=True, checkpoint=checkpoint)

@@ -16,11 +16,11 @@ from nat_tf.errors import check_integer
 from nat_tf.nn import supernet as supernet_lib
 from nat_tf.rl import agent as agent_lib
 from nat_tf.rl import environment
-from nat_tf.search import checkpoints
 from nat_tf.search import policy_trainer
-from nat_tf.search import strategy as strategy_lib
 from nat_tf.search import supernet_steps
 from nat_tf.space import transform
+from nat_tf.training import checkpoints
+from nat_tf.training import strategy as strategy_lib
 
 
 @gin.configurable

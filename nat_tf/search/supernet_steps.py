@@ -7,13 +7,11 @@ architecture (the architecture is a tensor argument), so a new architecture
 never retraces anything.
 """
 
-import math
-
 import gin
 import tensorflow as tf
 
 from nat_tf.nn import architecture as arch_lib
-from nat_tf.search import sgd
+from nat_tf.training import sgd
 
 SUM = tf.distribute.ReduceOp.SUM
 
@@ -98,9 +96,3 @@ class Scorer:
       return _hits(self.supernet(images, architecture), labels)
 
     return tf.stop_gradient(tf.map_fn(one, architectures, fn_output_signature=tf.float32))
-
-
-def learning_rate(epoch, epochs, base, minimum):
-  """Cosine annealing from `base` to `minimum` over `epochs` (minimum = base: constant,
-  as the reference's lr 0.01 / lr_min 0.01)."""
-  return minimum + (base - minimum) * (1 + math.cos(math.pi * epoch / max(epochs, 1))) / 2

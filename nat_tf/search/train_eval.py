@@ -23,17 +23,18 @@ from nat_tf import progress
 from nat_tf.errors import Interrupted
 from nat_tf.errors import UsageError
 from nat_tf.errors import check_integer
-from nat_tf.evaluate import diagram
-from nat_tf.search import checkpoints
+from nat_tf.report import diagram
 from nat_tf.search import policy_eval
 from nat_tf.search import setup as setup_lib
-from nat_tf.search import strategy as strategy_lib
 from nat_tf.search import supernet_steps
 from nat_tf.search import transformations
 from nat_tf.space import catalogue
 from nat_tf.space import cost
 from nat_tf.space import genotype as genotype_lib
 from nat_tf.space import genotype_format
+from nat_tf.training import checkpoints
+from nat_tf.training import schedule
+from nat_tf.training import strategy as strategy_lib
 
 
 class NonFiniteError(UsageError):
@@ -166,7 +167,7 @@ class _Loop:
     setup, state = self.setup, self.state
     trainer = setup.weight_trainer if phase == checkpoints.WEIGHTS else setup.policy_trainer
     if phase == checkpoints.WEIGHTS:
-      rate = supernet_steps.learning_rate(epoch, self.epochs, trainer.base_learning_rate,
+      rate = schedule.learning_rate(epoch, self.epochs, trainer.base_learning_rate,
                                           self.learning_rate_min)
       trainer.sgd.learning_rate.assign(rate)
     split = setup.splits.weights if phase == checkpoints.WEIGHTS else setup.splits.policy

@@ -1,11 +1,12 @@
 """Cells as fixed-shape graph arrays: what the policy observes.
 
-Per cell (NAT_SPEC 4): op id and source/target node of each edge, the in-edge
-adjacency A[t, f] = number of edges f -> t (row = target, no self-loops), and the
-valid-action mask of each edge. A genotype stacks its normal and reduction cells
-on a leading axis of 2, in that order. `nat_tf.rl` computes the same arrays in
-TensorFlow for sampled architectures; these numpy versions are the reference the
-tests hold it to and the path for user-given genotypes.
+Per cell (NAT_SPEC 4): op id and source node of each edge (edge e feeds node
+e//2 + 2), whether the edge has stride 2, the in-edge adjacency A[t, f] = number of
+edges f -> t (row = target, no self-loops), and the valid-action mask of each edge.
+A genotype stacks its normal and reduction cells on a leading axis of 2, in that
+order. Every architecture the policy sees, a user's genotype too, is observed in
+TensorFlow from its architecture tensor (`nat_tf.rl.observation`, all these arrays
+but the stride); these numpy versions are the reference the tests hold it to.
 """
 
 import numpy as np

@@ -2,8 +2,8 @@
 
 For intermediate node i (0-based) both inputs are uniform over nodes 0..i+1 and
 both ops uniform over the op list without null. The same law, vectorised, is what
-the TensorFlow sampler in `nat_tf.nn.supernet` draws from; `edge_source_limits`
-is the table both share.
+the TensorFlow sampler `nat_tf.nn.architecture.random` draws from;
+`edge_source_limits` and `sampled_op_ids` are the tables both share.
 """
 
 import numpy as np

@@ -44,10 +44,10 @@ import tensorflow as tf
 
 from nat_tf import atomic
 from nat_tf import export
+from nat_tf.analysis import paired
 from nat_tf.errors import UsageError
-from nat_tf.evaluate import diagram
+from nat_tf.report import diagram
 from nat_tf.search import holdout
-from nat_tf.search import paired
 from nat_tf.search import runs
 from nat_tf.search import transformations
 from nat_tf.space import cost

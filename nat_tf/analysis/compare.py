@@ -19,11 +19,11 @@ from typing import Dict, List
 import numpy as np
 
 from nat_tf import atomic
+from nat_tf.analysis import baselines
+from nat_tf.analysis import derive
+from nat_tf.analysis import paired
 from nat_tf.errors import UsageError
-from nat_tf.search import baselines
-from nat_tf.search import derive
 from nat_tf.search import holdout
-from nat_tf.search import paired
 from nat_tf.search import runs
 from nat_tf.search import transformations
 

@@ -22,7 +22,7 @@ from absl import logging
 import tensorflow as tf
 
 from nat_tf import atomic
-from nat_tf import cli
+from nat_tf import run_config
 from nat_tf import run_folder
 from nat_tf.errors import UsageError
 
@@ -106,10 +106,10 @@ def resume(checkpointer, root_dir):
     raise StructureMismatch(
         f"{error}; the run in {root_dir!r} was built with other settings, its config.gin is "
         f"left as it was. Bindings that differ from it: "
-        f"{'; '.join(cli.changed_bindings(root_dir)) or '(none)'}; resume without changing "
+        f"{'; '.join(run_config.changed_bindings(root_dir)) or '(none)'}; resume without changing "
         "them, or give a new --root_dir") from None
   if checkpointer.chief:
-    cli.write_config(root_dir)
+    run_config.write_config(root_dir)
   return path
 
 

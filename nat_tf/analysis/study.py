@@ -32,13 +32,13 @@ from absl import logging
 import gin
 
 from nat_tf import atomic
-from nat_tf import cli
 from nat_tf import progress as progress_lib
+from nat_tf import run_config
+from nat_tf.analysis import compare
+from nat_tf.analysis import derive
 from nat_tf.data import datasets
 from nat_tf.errors import UsageError
-from nat_tf.evaluate import compare
 from nat_tf.evaluate import train_final
-from nat_tf.search import derive
 from nat_tf.search import runs
 from nat_tf.space import genotype_format
 
@@ -196,12 +196,12 @@ def train_one(folder, genotype, protocol, seed):
   config saved as bin/train_final saves it; the report dict. Gin is cleared after."""
   gin.clear_config()
   try:
-    cli.add_search_paths(protocol["gin_files"])
+    run_config.add_search_paths(protocol["gin_files"])
     gin.parse_config_files_and_bindings(protocol["gin_files"], protocol_bindings(protocol, seed))
     os.makedirs(folder, exist_ok=True)
-    cli.write_config(folder)
+    run_config.write_config(folder)
     report = train_final.train_final(folder, genotype)
-    cli.write_operative_config(folder)
+    run_config.write_operative_config(folder)
     return report
   finally:
     gin.clear_config()
