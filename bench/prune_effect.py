@@ -44,11 +44,9 @@ def unpruned_proposals(search, genotype, policies):
   """{method: [(source, genotype)]} of compare's seed 0, with pruning switched off."""
   transformer = search.transformer
   with mock.patch.object(genotype_lib.Genotype, "pruned", lambda self: self):
-    nat = derive.proposals(policies, transformer, genotype, seed=0)
-    return {compare.NAT: nat,
-            compare.RANDOM: baselines.random_proposals(transformer, genotype, len(nat),
-                                                       compare.RANDOM_SEED_OFFSET),
-            "heuristics": baselines.heuristic_proposals(genotype, transformer.action_space)}
+    groups = dict(compare.searched_proposals(transformer, genotype, policies, 0))
+    groups["heuristics"] = baselines.heuristic_proposals(genotype, transformer.action_space)
+    return groups
 
 
 def dead(genotype):

@@ -69,6 +69,14 @@ class Kept:
   holdout_examples: int
 
 
+def searched_proposals(transformer, genotype, policies, seed):
+  """[(method, [(source, genotype)])] of one seed's searches: NAT's proposals, and random
+  search's, as many of them, drawn with the seed's own offset."""
+  nat = derive.proposals(policies, transformer, genotype, seed=seed)
+  return [(NAT, nat), (RANDOM, baselines.random_proposals(transformer, genotype, len(nat),
+                                                          seed + RANDOM_SEED_OFFSET))]
+
+
 def kept_by_method(search, genotype, policies, seeds, rules=()):
   """The Kept of every method of the module doc on `genotype`, one search per seed;
   `rules`: Selection rules that also keep one of NAT's and random search's candidates
@@ -78,12 +86,8 @@ def kept_by_method(search, genotype, policies, seeds, rules=()):
   transformer = search.transformer
   transformations.encode(genotype, transformer)  # a genotype the policy can't take fails first
   fixed = [("input", genotype)] + baselines.heuristic_proposals(genotype, transformer.action_space)
-  searched = []  # (method, seed, [(source, genotype)])
-  for seed in seeds:
-    nat = derive.proposals(policies, transformer, genotype, seed=seed)
-    searched.append((NAT, seed, nat))
-    searched.append((RANDOM, seed, baselines.random_proposals(
-        transformer, genotype, len(nat), seed + RANDOM_SEED_OFFSET)))
+  searched = [(method, seed, group) for seed in seeds  # (method, seed, [(source, genotype)])
+              for method, group in searched_proposals(transformer, genotype, policies, seed)]
   scorer = holdout.HoldoutScorer(search)
   candidates = derive.scored(scorer, fixed + [pair for _, _, group in searched for pair in group])
   original = candidates[0]

@@ -188,7 +188,7 @@ def train_final(root_dir, genotype, dataset="cifar10", data_dir=None, epochs=600
     while int(state.epoch) < epochs:
       epoch = int(state.epoch)
       trainer.sgd.learning_rate.assign(schedule.learning_rate(epoch, epochs, learning_rate,
-                                                                     learning_rate_min))
+                                                              learning_rate_min))
       model.schedule_drop_path(epoch, epochs)
       skip = int(state.step_in_epoch)
       data = pipeline.batches(train, info, batch_size, training=True, seed=seed, epoch=epoch,
