@@ -43,10 +43,11 @@ def profiled_xspace(fn, count, logdir):
 
 
 def self_times(space):
-  """{op type: (total self picoseconds, occurrences)} over the host's executor threads.
+  """{op type: (total self picoseconds, occurrences)} over every thread of the trace.
 
-  Op events are named 'name:Type'; on one thread they nest only by containment (a
-  function call's body runs inside it), so a stack of open events gives each its self time.
+  Only TensorFlow op events count (named 'name:Type'; the executor's own events are
+  'Class::method'); on one thread they nest only by containment (a function call's body
+  runs inside it), so a stack of open events gives each its self time.
   """
   totals = collections.defaultdict(lambda: [0, 0])
   for plane in space.planes:
