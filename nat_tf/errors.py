@@ -1,8 +1,8 @@
 """The exception types for bad input from a user and for a run stopped by a signal.
 
-A wrong genotype, op, binding, path or dataset is the user's to fix, so the
-command-line programs print its message as one line and exit with status 2; any
-other exception is a bug and keeps its traceback.
+A wrong genotype, op, binding, path or dataset, or a learning rate at which training
+diverges, is the user's to fix, so the command-line programs print its message as one
+line and exit with status 2; any other exception is a bug and keeps its traceback.
 """
 
 import math
@@ -10,6 +10,11 @@ import math
 
 class UsageError(ValueError):
   """Bad input: the message names the bad value and how to fix it."""
+
+
+class NonFiniteError(UsageError):
+  """Too many consecutive training steps with a non-finite loss or reward; the user's fix
+  is a lower learning rate, so the programs report it in one line like bad input."""
 
 
 class Interrupted(BaseException):

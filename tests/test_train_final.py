@@ -16,6 +16,7 @@ from nat_tf import run_config
 from nat_tf.data import datasets
 from nat_tf.data import pipeline
 from nat_tf.data import splits
+from nat_tf.errors import NonFiniteError
 from nat_tf.errors import UsageError
 from nat_tf.evaluate import train_final
 from nat_tf.space import catalogue
@@ -64,6 +65,21 @@ def test_a_resumed_run_continues_after_its_last_step_and_keeps_its_genotype(fina
   key = "sgd/learning_rate/.ATTRIBUTES/VARIABLE_VALUE"
   assert ckpt_3.get_tensor(key) == pytest.approx(0.025)  # epoch 0 of 2: the base rate
   assert ckpt_6.get_tensor(key) == pytest.approx(0.013)  # epoch 1 of 2: half way down the cosine
+
+
+def test_repeated_non_finite_steps_stop_with_the_error_a_search_stops_with(tmp_path,
+                                                                           digits_data_dir):
+  gin.parse_config_files_and_bindings(
+      ["gin/train_final_digits.gin"],
+      FINAL_RUN + [f"train_final.data_dir = '{digits_data_dir}'",
+                   "train_final.learning_rate = 1e999", "train_final.max_nonfinite = 2"])
+  try:
+    with pytest.raises(NonFiniteError, match=r"2 consecutive non-finite train steps at epoch 0, "
+                       r"step 2: the run stopped; no checkpoint was written yet \(lower the "
+                       r"learning rate, e.g. train_final.learning_rate, and start again\)"):
+      train_final.train_final(str(tmp_path), DARTS)
+  finally:
+    gin.clear_config()
 
 
 @pytest.mark.parametrize("name, values", [

@@ -5,7 +5,9 @@ width, depth, auxiliary head and drop path come through `build_network`, the res
 is here: SGD with momentum and PyTorch-style weight decay on gradients clipped to
 a global norm, the learning rate cosine-annealed and drop path raised linearly
 once per epoch (as the DARTS and NAT evaluation scripts do), cutout and label
-smoothing as the dataset's protocol says, auxiliary loss weighted in.
+smoothing as the dataset's protocol says, auxiliary loss weighted in. The steps run
+in training/step_loop, as the search's do: one phase per epoch, with its progress
+lines, summaries, checkpoints and stop on repeated non-finite steps.
 
 A run folder holds config.gin, run.json (the genotype and dataset trained; a
 resumed run must ask for the same), checkpoints (position = epoch and step in it;
@@ -16,6 +18,7 @@ test split, which nothing else reads; parameters and multiply-adds counted on th
 trained model) and network/, a SavedModel checked by reloading it in a fresh process.
 """
 
+import functools
 import json
 import os
 
@@ -24,7 +27,6 @@ import gin
 import tensorflow as tf
 
 from nat_tf import atomic
-from nat_tf import progress as progress_lib
 from nat_tf import reload_check
 from nat_tf import run_config
 from nat_tf.data import datasets
@@ -36,37 +38,17 @@ from nat_tf.nn import network as network_lib
 from nat_tf.space import cost
 from nat_tf.space import genotype_format
 from nat_tf.training import checkpoints
+from nat_tf.training import position
 from nat_tf.training import schedule
 from nat_tf.training import sgd
+from nat_tf.training import step_loop
 from nat_tf.training import strategy as strategy_lib
+from nat_tf.training import top1
 
 RUN_FILE = "run.json"
 NETWORK_DIR = "network"
-TRAIN = "train"  # the one kind of step, for progress.Progress
+TRAIN = "train"  # the one phase's name
 SUM = tf.distribute.ReduceOp.SUM
-
-
-class TrainState(tf.Module):
-  """Where the next step starts (epoch, step within it) and the steps taken in all."""
-
-  def __init__(self):
-    super().__init__(name="train_state")
-    self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-    self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
-    self.steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps")
-
-  @property
-  def total_steps(self):
-    return int(self.steps)
-
-  def status(self):
-    """What status.json shows next to each checkpoint."""
-    return {"epoch": int(self.epoch), "step_in_epoch": int(self.step_in_epoch),
-            "steps": int(self.steps)}
-
-
-def _correct(logits, labels):
-  return tf.reduce_sum(tf.cast(tf.math.in_top_k(labels, logits, 1), tf.float32))
 
 
 class Trainer(tf.Module):
@@ -102,7 +84,7 @@ class Trainer(tf.Module):
     grads = [tf.convert_to_tensor(g) for g in
              tape.gradient(loss, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)]
     grads = tf.distribute.get_replica_context().all_reduce(SUM, grads)
-    return loss, _correct(logits, labels), grads
+    return loss, top1.correct(logits, labels), grads
 
   def _step(self, iterator):
     """{'loss', 'accuracy', 'gradient_norm', 'finite'}; a non-finite step changes nothing."""
@@ -119,7 +101,7 @@ class Trainer(tf.Module):
   def _evaluate_batch(self, images, labels):
     def replica(images, labels):
       logits = self.model(images, training=False)
-      return _correct(logits, labels), tf.cast(tf.size(labels), tf.float32)
+      return top1.correct(logits, labels), tf.cast(tf.size(labels), tf.float32)
 
     counts = self.strategy.run(replica, args=(images, labels))
     return tuple(self.strategy.reduce(SUM, count, axis=None) for count in counts)
@@ -170,65 +152,57 @@ def train_final(root_dir, genotype, dataset="cifar10", data_dir=None, epochs=600
   model = _network(genotype, dataset, strategy)
   trainer = Trainer(model, strategy, batch_size, learning_rate, momentum, weight_decay,
                     gradient_clip, auxiliary_weight, label_smoothing)
-  state = TrainState()
+  state = position.TrainState()
   checkpointer = checkpoints.Checkpointer(root_dir, state, model=model, sgd=trainer.sgd)
   if checkpoints.resume(checkpointer, root_dir):
     logging.info("resumed at epoch %d, step %d", int(state.epoch), int(state.step_in_epoch))
   train = splits.final_training(dataset, data_dir)
-  steps = int(train.cardinality()) // batch_size
-  if steps_per_epoch:
-    steps = min(steps, steps_per_epoch)
-  if steps < 1:
-    raise UsageError(f"train_final.batch_size={batch_size} is larger than the {dataset} training "
-                     "split; lower it")
-  progress = progress_lib.Progress({TRAIN: epochs * steps}, {TRAIN: state.total_steps})
+  steps = _steps_per_epoch(train, dataset, batch_size, steps_per_epoch)
+
+  def start(epoch, skip):
+    trainer.sgd.learning_rate.assign(schedule.learning_rate(epoch, epochs, learning_rate,
+                                                            learning_rate_min))
+    model.schedule_drop_path(epoch, epochs)
+    data = pipeline.batches(train, info, batch_size, training=True, seed=seed, epoch=epoch,
+                            cutout=cutout).take(steps).skip(skip)
+    return iter(strategy.experimental_distribute_dataset(data))
+
+  phase = step_loop.Phase(TRAIN, steps, start, trainer.step,
+                          functools.partial(_summaries, trainer), summary_every,
+                          functools.partial(_described, trainer), "train_final.learning_rate")
+  loop = step_loop.StepLoop(checkpointer, [phase], epochs, log_every=log_every,
+                            checkpoint_every=checkpoint_every, max_nonfinite=max_nonfinite)
   writer = tf.summary.create_file_writer(root_dir)  # TensorBoard names the run after its folder
-  nonfinite = 0
   with writer.as_default():
-    while int(state.epoch) < epochs:
-      epoch = int(state.epoch)
-      trainer.sgd.learning_rate.assign(schedule.learning_rate(epoch, epochs, learning_rate,
-                                                              learning_rate_min))
-      model.schedule_drop_path(epoch, epochs)
-      skip = int(state.step_in_epoch)
-      data = pipeline.batches(train, info, batch_size, training=True, seed=seed, epoch=epoch,
-                              cutout=cutout).take(steps).skip(skip)
-      iterator = iter(strategy.experimental_distribute_dataset(data))
-      for step in range(skip, steps):
-        metrics = trainer.step(iterator)
-        state.step_in_epoch.assign_add(1)
-        state.steps.assign_add(1)
-        progress.advance(TRAIN)
-        nonfinite = 0 if bool(metrics["finite"]) else nonfinite + 1
-        if nonfinite >= max_nonfinite:
-          raise RuntimeError(f"{nonfinite} consecutive non-finite steps at epoch {epoch}, step "
-                             f"{step}; the last good checkpoint is "
-                             f"{checkpointer.manager.latest_checkpoint} (lower the learning rate)")
-        total = state.total_steps
-        if total % summary_every == 0:
-          _summaries(metrics, trainer, model, progress, total)
-        if total % log_every == 0 or total == progress.total:
-          logging.info("epoch %d/%d step %d/%d loss=%.4f accuracy=%.4f lr=%.5f | %s",
-                       epoch + 1, epochs, step + 1, steps, float(metrics["loss"]),
-                       float(metrics["accuracy"]), float(trainer.sgd.learning_rate),
-                       progress.line(TRAIN))
-        if total % checkpoint_every == 0:
-          checkpointer.save()
-      state.epoch.assign(epoch + 1)
-      state.step_in_epoch.assign(0)
-      checkpointer.save()
+    loop.run()
     report = _report(root_dir, genotype, dataset, model, trainer, state, eval_batch_size, data_dir)
     tf.summary.scalar("test/top1", report["top1"], step=state.total_steps)
   return report
 
 
-def _summaries(metrics, trainer, model, progress, step):
+def _steps_per_epoch(train, dataset, batch_size, cap):
+  """The steps of an epoch: the training split's whole batches, at most `cap` (if given)."""
+  steps = int(train.cardinality()) // batch_size
+  if cap:
+    steps = min(steps, cap)
+  if steps < 1:
+    raise UsageError(f"train_final.batch_size={batch_size} is larger than the {dataset} training "
+                     "split; lower it")
+  return steps
+
+
+def _summaries(trainer, metrics, step):
+  """The training step's Phase.summaries."""
   for key in ("loss", "accuracy", "gradient_norm"):
     tf.summary.scalar(f"train/{key}", metrics[key], step=step)
   tf.summary.scalar("train/learning_rate", trainer.sgd.learning_rate, step=step)
-  tf.summary.scalar("train/drop_path", model.drop_path_rate, step=step)
-  if progress.rate(TRAIN) is not None:
-    tf.summary.scalar("speed/steps_per_second", progress.rate(TRAIN), step=step)
+  tf.summary.scalar("train/drop_path", trainer.model.drop_path_rate, step=step)
+
+
+def _described(trainer, metrics):
+  """The training step's Phase.describe: its loss and accuracy, and the learning rate."""
+  return (f"{step_loop.shown(metrics, ('loss', 'accuracy'))} "
+          f"lr={float(trainer.sgd.learning_rate):.5f}")
 
 
 def _report(root_dir, genotype, dataset, model, trainer, state, eval_batch_size, data_dir):
@@ -272,7 +246,7 @@ def load(root_dir, checkpoint=None):
     run = json.load(handle)
   genotype = genotype_format.from_json(json.dumps(run["genotype"]))
   model = _network(genotype, run["dataset"], tf.distribute.get_strategy())
-  state = TrainState()
+  state = position.TrainState()
   checkpointer = checkpoints.Checkpointer(root_dir, state, model=model)
   path = checkpointer.restore(for_inference=True, checkpoint=checkpoint)
   if path is None:

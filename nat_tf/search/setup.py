@@ -19,7 +19,7 @@ from nat_tf.rl import environment
 from nat_tf.search import policy_trainer
 from nat_tf.search import supernet_steps
 from nat_tf.space import transform
-from nat_tf.training import checkpoints
+from nat_tf.training import position
 from nat_tf.training import strategy as strategy_lib
 
 
@@ -58,7 +58,7 @@ class SearchSetup:
     self.environment = environment.TransformationEnvironment(
         self.transformer, self.scorer, cell_cost, self.inputs_generator,
         batch_size=archs_per_step)
-    self.state = checkpoints.RunState()
+    self.state = position.SearchState()
     self.agent, self.baseline = agent_lib.make_agent(
         ts.time_step_spec(self.transformer.observe.spec), self.transformer.action_spec,
         len(self.action_space.op_list), num_nodes)

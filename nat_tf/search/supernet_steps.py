@@ -12,17 +12,9 @@ import tensorflow as tf
 
 from nat_tf.nn import architecture as arch_lib
 from nat_tf.training import sgd
+from nat_tf.training import top1
 
 SUM = tf.distribute.ReduceOp.SUM
-
-
-def _hits(logits, labels):
-  """1.0 where the top-1 prediction is right, else 0.0, per example."""
-  return tf.cast(tf.equal(tf.argmax(logits, -1, output_type=labels.dtype), labels), tf.float32)
-
-
-def _correct(logits, labels):
-  return tf.reduce_sum(_hits(logits, labels))
 
 
 @gin.configurable(denylist=["supernet", "strategy", "generator", "global_batch_size"])
@@ -66,7 +58,7 @@ class WeightTrainer(tf.Module):
       loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
     grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
     grads = tf.distribute.get_replica_context().all_reduce(SUM, grads)
-    return loss, _correct(logits, labels), grads
+    return loss, top1.correct(logits, labels), grads
 
 
 class Scorer:
@@ -93,6 +85,6 @@ class Scorer:
 
   def _replica_hits(self, images, labels, architectures):
     def one(architecture):
-      return _hits(self.supernet(images, architecture), labels)
+      return top1.hits(self.supernet(images, architecture), labels)
 
     return tf.stop_gradient(tf.map_fn(one, architectures, fn_output_signature=tf.float32))

@@ -2,12 +2,14 @@
 
 Per epoch: one pass over the weights split (a random input architecture per step,
 SGD), then, after the warm-up epochs, one pass over the policy split (REINFORCE
-steps of the transformation MDP). Everything is gin-bound. The run writes
-TensorBoard summaries into its own folder (so TensorBoard names the run after it),
-every scalar at the run's global step (weight and policy steps together), logs its
-progress, checkpoints (with `status.json`) every `checkpoint_every` steps and at each
-phase end, resumes from its latest checkpoint without repeating or skipping a step,
-and exports the policy at the end.
+steps of the transformation MDP). Everything is gin-bound. The two phases run in
+training/step_loop, which logs the progress, writes the summaries (into the run's
+own folder, so TensorBoard names the run after it; every scalar at the run's global
+step, weight and policy steps together), checkpoints (with `status.json`) every
+`checkpoint_every` steps and at each epoch's end, and resumes from the latest
+checkpoint without repeating or skipping a step. Here: what the phases are, the
+target's drawing at each checkpoint, and at the end the report and the policy's
+export.
 """
 
 import os
@@ -19,27 +21,21 @@ import tensorflow as tf
 from nat_tf import atomic
 from nat_tf import export
 from nat_tf import interrupts
-from nat_tf import progress
-from nat_tf.errors import Interrupted
 from nat_tf.errors import UsageError
 from nat_tf.errors import check_integer
 from nat_tf.report import diagram
 from nat_tf.search import policy_eval
 from nat_tf.search import setup as setup_lib
-from nat_tf.search import supernet_steps
 from nat_tf.search import transformations
 from nat_tf.space import catalogue
 from nat_tf.space import cost
 from nat_tf.space import genotype as genotype_lib
 from nat_tf.space import genotype_format
 from nat_tf.training import checkpoints
+from nat_tf.training import position
 from nat_tf.training import schedule
+from nat_tf.training import step_loop
 from nat_tf.training import strategy as strategy_lib
-
-
-class NonFiniteError(UsageError):
-  """Too many consecutive steps with a non-finite loss or reward; the user's fix is a
-  lower learning rate, so the programs report it in one line like bad input."""
 
 
 @gin.configurable(denylist=["root_dir"])
@@ -82,10 +78,15 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
   if restored:
     logging.info("resumed from %s at %s", restored, setup.state.status())
   writer = tf.summary.create_file_writer(root_dir) if chief else tf.summary.create_noop_writer()
-  loop = _Loop(setup, checkpointer, epochs, warmup_epochs, learning_rate_min, checkpoint_every,
-               (summary_every, policy_summary_every), log_every, max_nonfinite, target)
+  loop = step_loop.StepLoop(
+      checkpointer, _phases(setup, epochs, warmup_epochs, learning_rate_min, summary_every,
+                            policy_summary_every),
+      epochs, log_every=log_every, checkpoint_every=checkpoint_every,
+      max_nonfinite=max_nonfinite, on_save=_TargetDrawing(setup, target))
   with writer.as_default(), interrupts.deferred():
     loop.run()
+    setup.state.finished.assign(True)
+    loop.save(last=True)
   result = report(setup, target, report_dataset)
   if evaluate_cells:
     scores, _ = policy_eval.PolicyEvaluator(setup, num_cells=evaluate_cells).evaluate()
@@ -117,150 +118,73 @@ def report(setup, genotype, dataset):
   return {"genotype": genotype, "transformed": transformed, "cost": costs}
 
 
-class _Loop:
-  """The epoch/phase loop over a SearchSetup, with logging, summaries and checkpoints.
+def _phases(setup, epochs, warmup_epochs, learning_rate_min, summary_every,
+            policy_summary_every):
+  """The search's epoch for the step loop: SGD steps of the supernet on the weights split,
+  then (from `warmup_epochs` on) REINFORCE steps of the policy on the policy split."""
+  sizes, batch_size = setup.splits, setup.batch_size
+  if min(sizes.weights_size, sizes.policy_size) < batch_size:
+    raise UsageError(f"batch_size={batch_size} is larger than a search split "
+                     f"({sizes.weights_size} weights / {sizes.policy_size} policy examples); "
+                     "lower SearchSetup.batch_size")
+  weights, policy = position.SEARCH_PHASES
+  trainer = setup.weight_trainer
+  optimizer = setup.agent._optimizer  # pylint: disable=protected-access
 
-  summary_every: (weight steps, policy steps) between summaries, by phase.
-  """
+  def start_weights(epoch, skip):
+    trainer.sgd.learning_rate.assign(schedule.learning_rate(
+        epoch, epochs, trainer.base_learning_rate, learning_rate_min))
+    return setup.epoch_batches(sizes.weights, epoch, skip=skip)
 
-  def __init__(self, setup, checkpointer, epochs, warmup_epochs, learning_rate_min,
-               checkpoint_every, summary_every, log_every, max_nonfinite, target):
-    self.setup, self.checkpointer = setup, checkpointer
-    self.state = setup.state
-    self.epochs, self.warmup_epochs = epochs, warmup_epochs
-    self.learning_rate_min = learning_rate_min
-    self.checkpoint_every, self.summary_every, self.log_every = (checkpoint_every, summary_every,
-                                                                  log_every)
-    self.max_nonfinite = max_nonfinite
-    self.target = target
-    sizes = setup.splits
-    self.steps = {checkpoints.WEIGHTS: sizes.weights_size // setup.batch_size,
-                  checkpoints.POLICY: sizes.policy_size // setup.batch_size}
-    if not all(self.steps.values()):
-      raise UsageError(f"batch_size={setup.batch_size} is larger than a search split "
-                       f"({sizes.weights_size} weights / {sizes.policy_size} policy examples); "
-                       "lower SearchSetup.batch_size")
-    weights, policy = checkpoints.PHASE_NAMES
-    self.progress = progress.Progress(
-        {weights: epochs * self.steps[checkpoints.WEIGHTS],
-         policy: (epochs - warmup_epochs) * self.steps[checkpoints.POLICY]},
-        {weights: int(self.state.weight_steps), policy: int(self.state.policy_steps)})
-    self.nonfinite = 0
-    self.drawn = None  # the transformed target last drawn in this process
-    self.saved_steps = self.state.total_steps  # restored, or 0 for a new run
+  def start_policy(epoch, skip):
+    return setup.epoch_batches(sizes.policy, epoch, skip=skip, shift=1)  # its own shuffle
 
-  def run(self):
-    state = self.state
-    while int(state.epoch) < self.epochs:
-      epoch = int(state.epoch)
-      if int(state.phase) == checkpoints.WEIGHTS:
-        self._phase(epoch, checkpoints.WEIGHTS)
-        state.start_phase(epoch, checkpoints.POLICY)
-      if epoch >= self.warmup_epochs:
-        self._phase(epoch, checkpoints.POLICY)
-      state.start_phase(epoch + 1, checkpoints.WEIGHTS)
-      self._save()
-    state.finished.assign(True)
-    self._save()
+  def policy_step(batches):
+    metrics = setup.policy_trainer.step(batches)
+    setup.state.mean_reward.assign(metrics["reward_mean"])
+    return metrics
 
-  def _phase(self, epoch, phase):
-    setup, state = self.setup, self.state
-    trainer = setup.weight_trainer if phase == checkpoints.WEIGHTS else setup.policy_trainer
-    if phase == checkpoints.WEIGHTS:
-      rate = schedule.learning_rate(epoch, self.epochs, trainer.base_learning_rate,
-                                          self.learning_rate_min)
-      trainer.sgd.learning_rate.assign(rate)
-    split = setup.splits.weights if phase == checkpoints.WEIGHTS else setup.splits.policy
-    iterator = setup.epoch_batches(split, epoch, skip=int(state.step_in_phase), shift=phase)
-    for step in range(int(state.step_in_phase), self.steps[phase]):
-      metrics = trainer.step(iterator)
-      state.step_in_phase.assign_add(1)
-      counter = state.weight_steps if phase == checkpoints.WEIGHTS else state.policy_steps
-      counter.assign_add(1)
-      self.progress.advance(checkpoints.PHASE_NAMES[phase])
-      self._check_finite(metrics, epoch, phase, step)
-      if phase == checkpoints.POLICY:
-        state.mean_reward.assign(metrics["reward_mean"])
-      total = state.total_steps
-      if int(counter) % self.summary_every[phase] == 0:
-        self._summaries(phase, metrics, total)
-      if total % self.log_every == 0 or total == self.progress.total:
-        self._log(epoch, phase, step, metrics)
-      if total % self.checkpoint_every == 0:
-        self._save()
-      self._stop_if_interrupted()
+  return (
+      step_loop.Phase(
+          weights, sizes.weights_size // batch_size, start_weights, trainer.step,
+          _summaries(weights, lambda: trainer.sgd.learning_rate), summary_every,
+          lambda metrics: step_loop.shown(metrics, ("loss", "accuracy")),
+          "WeightTrainer.learning_rate"),
+      step_loop.Phase(
+          policy, sizes.policy_size // batch_size, start_policy, policy_step,
+          _summaries(policy, lambda: optimizer.learning_rate, setup.action_space.action_names),
+          policy_summary_every,
+          lambda metrics: step_loop.shown(metrics, ("reward_mean", "accuracy_change",
+                                                    "cost_change", "entropy")),
+          "make_agent.learning_rate", first_epoch=warmup_epochs))
 
-  def _stop_if_interrupted(self):
-    """After a SIGINT or SIGTERM (interrupts.deferred): save the steps taken since the last
-    checkpoint and stop with one line saying how to resume."""
-    signum = interrupts.pending()
-    if signum is None:
-      return
-    if self.state.total_steps != self.saved_steps:
-      self._save()
-    latest = self.checkpointer.manager.latest_checkpoint
-    if latest is None:
-      raise Interrupted(signum, f"stopped by {interrupts.name(signum)} before the first step "
-                        "finished; nothing was saved: run the same command again to start")
-    raise Interrupted(signum, f"stopped by {interrupts.name(signum)} after step "
-                      f"{self.state.total_steps}, saved as {os.path.basename(latest)}: run the "
-                      "same command again (same --root_dir) to resume from there")
 
-  def _check_finite(self, metrics, epoch, phase, step):
-    if bool(metrics["finite"]):
-      self.nonfinite = 0
-      return
-    self.nonfinite += 1
-    name = checkpoints.PHASE_NAMES[phase]
-    logging.warning("non-finite %s step skipped (epoch %d, step %d)", name, epoch, step)
-    if self.nonfinite >= self.max_nonfinite:
-      latest = self.checkpointer.manager.latest_checkpoint
-      advice = ("lower the learning rate, e.g. WeightTrainer.learning_rate or "
-                "make_agent.learning_rate")
-      saved = (f"its last good checkpoint is {latest} ({advice}, and resume)" if latest
-               else f"no checkpoint was written yet ({advice}, and start again)")
-      raise NonFiniteError(
-          f"{self.nonfinite} consecutive non-finite {name} steps at epoch {epoch}, step {step}: "
-          f"the run stopped; {saved}")
+def _summaries(prefix, learning_rate, action_names=()):
+  """A search phase's Phase.summaries: its metrics under `prefix`/ ('actions' as the share
+  of each of `action_names`), and the learning rate `learning_rate()` reads."""
 
-  def _summaries(self, phase, metrics, step):
-    prefix = checkpoints.PHASE_NAMES[phase]
+  def write(metrics, step):
     for key, value in metrics.items():
       if key == "actions":
-        for name, share in zip(self.setup.action_space.action_names, value.numpy()):
-          tf.summary.scalar(f"policy/actions/{name}", share, step=step)
+        for name, share in zip(action_names, value.numpy()):
+          tf.summary.scalar(f"{prefix}/actions/{name}", share, step=step)
       elif key != "finite":
         tf.summary.scalar(f"{prefix}/{key}", value, step=step)
-    if phase == checkpoints.WEIGHTS:
-      tf.summary.scalar("weights/learning_rate", self.setup.weight_trainer.sgd.learning_rate,
-                        step=step)
-    else:
-      optimizer = self.setup.agent._optimizer  # pylint: disable=protected-access
-      tf.summary.scalar("policy/learning_rate", optimizer.learning_rate, step=step)
-    rate = self.progress.rate(prefix)
-    if rate is not None:
-      tf.summary.scalar(f"speed/{prefix}_steps_per_second", rate, step=step)
+    tf.summary.scalar(f"{prefix}/learning_rate", learning_rate(), step=step)
 
-  def _log(self, epoch, phase, step, metrics):
-    name = checkpoints.PHASE_NAMES[phase]
-    shown = ("loss", "accuracy") if phase == checkpoints.WEIGHTS else (
-        "reward_mean", "accuracy_change", "cost_change", "entropy")
-    values = " ".join(f"{k}={float(metrics[k]):.4f}" for k in shown)
-    logging.info("epoch %d/%d %s step %d/%d %s | %s", epoch + 1, self.epochs, name, step + 1,
-                 self.steps[phase], values, self.progress.line(name))
+  return write
 
-  def _save(self):
-    """A checkpoint and the target's drawing; said in the log only at debug level, or for
-    the run's last one: one line per epoch would drown the progress lines."""
-    path = self.checkpointer.save()
-    self.saved_steps = self.state.total_steps
-    self._draw_target()
-    log = logging.info if bool(self.state.finished) else logging.debug
-    log("checkpoint %s (%s)", os.path.basename(path), self.state.status())
 
-  def _draw_target(self):
-    """The greedy transformation of the target as an image summary, when it differs from
-    the one last drawn: drawing took most of a checkpoint's time on small data sets."""
+class _TargetDrawing:
+  """The greedy transformation of the target as an image summary after each checkpoint,
+  when it differs from the one last drawn: drawing took most of a checkpoint's time on
+  small data sets."""
+
+  def __init__(self, setup, target):
+    self.setup, self.target = setup, target
+    self.drawn = None  # the transformed target last drawn in this process
+
+  def __call__(self):
     transformed = transformations.transform(self.setup.agent.policy, self.setup.transformer,
                                             self.target)[0]
     if transformed == self.drawn:
@@ -269,7 +193,7 @@ class _Loop:
     image = diagram.comparison_image(self.target, transformed)
     tf.summary.image("policy/transformed_target",
                      tf.image.decode_png(diagram.png_bytes(image))[None],
-                     step=self.state.total_steps)
+                     step=self.setup.state.total_steps)
 
 
 def format_report(result):

@@ -1,10 +1,10 @@
 """Where a run is, saved so that a restarted run resumes exactly there.
 
-RunState holds the position (epoch, phase, step within the phase) and totals as
-variables, checkpointed together with the supernet, the agent, the optimisers and
-the random generators. Data positions need no saving: an epoch's batch order is a
-function of (seed, epoch) (nat_tf.data.pipeline), so a resumed phase rebuilds its
-epoch and skips the steps already taken.
+A run's state (position.py: epoch, phase, step within the phase, totals) is
+checkpointed together with what the run trains: the network, the agent, the
+optimisers and the random generators. Data positions need no saving: an epoch's
+batch order is a function of (seed, epoch) (nat_tf.data.pipeline), so a resumed
+phase rebuilds its epoch and skips the steps already taken.
 
 TensorFlow writes a checkpoint's files first and then replaces the `checkpoint`
 index atomically, so an interruption mid-save leaves the previous checkpoint as
@@ -26,8 +26,6 @@ from nat_tf import run_config
 from nat_tf import run_folder
 from nat_tf.errors import UsageError
 
-WEIGHTS, POLICY = 0, 1
-PHASE_NAMES = ("weights", "policy")  # by phase number, for status.json, logs and summaries
 STATUS_FILE = "status.json"
 
 
@@ -113,39 +111,8 @@ def resume(checkpointer, root_dir):
   return path
 
 
-class RunState(tf.Module):
-  """Counters of a search run; `position` is where the next step starts."""
-
-  def __init__(self):
-    super().__init__(name="run_state")
-    self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-    self.phase = tf.Variable(WEIGHTS, dtype=tf.int64, trainable=False, name="phase")
-    self.step_in_phase = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_phase")
-    self.weight_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="weight_steps")
-    self.policy_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="policy_steps")
-    self.mean_reward = tf.Variable(float("nan"), trainable=False, name="mean_reward")
-    self.finished = tf.Variable(False, trainable=False, name="finished")
-
-  @property
-  def total_steps(self):
-    return int(self.weight_steps) + int(self.policy_steps)
-
-  def start_phase(self, epoch, phase):
-    self.epoch.assign(epoch)
-    self.phase.assign(phase)
-    self.step_in_phase.assign(0)
-
-  def status(self):
-    reward = float(self.mean_reward)
-    return {"epoch": int(self.epoch), "phase": PHASE_NAMES[int(self.phase)],
-            "step_in_phase": int(self.step_in_phase), "weight_steps": int(self.weight_steps),
-            "policy_steps": int(self.policy_steps),
-            "latest_mean_reward": None if reward != reward else reward,
-            "finished": bool(self.finished)}
-
-
 class Checkpointer:
-  """Saves and restores a run: the trackables given, plus its RunState."""
+  """Saves and restores a run: the trackables given, plus its state (position.py)."""
 
   def __init__(self, root_dir, state, max_to_keep=3, chief=True, **trackables):
     self.root_dir = root_dir
