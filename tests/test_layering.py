@@ -21,7 +21,7 @@ LAYERS = (
     ("export", "run_config"),
     ("space",),  # pure Python and numpy
     ("data", "nn", "report"),  # report: cell drawings, from space alone
-    ("reload_check", "rl", "training"),  # training: optimiser, strategy, checkpoints, schedule
+    ("reload_check", "rl", "training"),  # training: step loop, checkpoints, optimiser, ...
     ("search",),  # the search loop and the evaluation of its policy
     ("evaluate",),  # training from scratch, exports of finished runs
     ("analysis",),  # after a search: derivation, baselines, comparison, studies
