@@ -38,6 +38,7 @@ from nat_tf.report import diagram
 from nat_tf.search import runs
 from nat_tf.space import catalogue
 from nat_tf.space import cost
+from nat_tf.space import networks
 
 FASTER = ("train_eval.epochs = 50", "train_eval.warmup_epochs = 35")
 # (family, seed, bindings): the runs of this file.
@@ -89,7 +90,7 @@ def test_derive_is_never_worse_nor_costlier_and_draws_the_change(quickstart_run,
     derivation = derive.derive_run(run_dir, before, output, name)
     assert derivation.chosen.accuracy >= derivation.original.accuracy, name  # input a candidate
     after = derivation.chosen.genotype
-    for network in (cost.DARTS, *BLOCK_NETWORKS.get(name, ())):
+    for network in (networks.DARTS, *BLOCK_NETWORKS.get(name, ())):
       old, new = (cost.report(g, "cifar10", network=network) for g in (before, after))
       assert new["params"] <= old["params"] and new["madds"] <= old["madds"], (name, network)
     unchanged = diagram.comparison_image(before, before, (name, "derived"))

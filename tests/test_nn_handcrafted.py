@@ -16,6 +16,7 @@ from nat_tf.space import cost
 from nat_tf.space import genotype_format
 from nat_tf.space import handcrafted
 from nat_tf.space import macro
+from nat_tf.space import networks
 
 # Parameters of this mapping (published CIFAR-10 figures: VGG16 ~14.7M, ResNet20 0.27M,
 # ResNet56 0.85M, MobileNetV2 ~2.2M; BUILD_NOTES.md explains the differences).
@@ -95,17 +96,18 @@ def test_handcrafted_networks_reject_darts_settings():
     cost.report(_block("resnet20"), network="resnet20", auxiliary=True)
 
 
-@pytest.mark.parametrize("name, networks", [
+@pytest.mark.parametrize("name, expected", [
     ("ResBlock", ("resnet20", "resnet56")), ("NAT_ResBlock", ("resnet20", "resnet56")),
     ("VGG", ("vgg16",)), ("NATv2_VGG", ("vgg16",)), ("MobileNetV2", ("mobilenetv2",)),
     ("DARTS_V2", ()), ("ENAS", ())])
-def test_a_block_or_a_transformation_of_it_finds_its_networks(name, networks, tmp_path):
+def test_a_block_or_a_transformation_of_it_finds_its_networks(name, expected, tmp_path):
   path = tmp_path / "genotype.json"  # a derived genotype file carries no label
   path.write_text(genotype_format.to_json(catalogue.get(name)))
   genotype = catalogue.load(str(path))
-  assert handcrafted.networks_of_block(genotype) == networks
-  assert handcrafted.own_network(genotype) == (networks[0] if networks else None)
-  assert derive.costed_network(genotype) == (networks[0] if networks else cost.DARTS)
+  assert handcrafted.networks_of_block(genotype) == expected
+  own = expected[0] if expected else None
+  assert handcrafted.own_network(genotype) == own
+  assert derive.costed_network(genotype) == (own or networks.DARTS)
 
 
 def test_a_network_refuses_a_genotype_that_is_not_its_block_naming_the_fix():

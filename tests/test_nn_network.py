@@ -15,6 +15,7 @@ from nat_tf.nn import network
 from nat_tf.space import catalogue
 from nat_tf.space import cost
 from nat_tf.space import genotype_format
+from nat_tf.space import macro
 from nat_tf.space import ops
 
 SMALL = {"channels": 4, "layers": 3}  # both reductions, a factorized-reduce preprocessing
@@ -98,13 +99,13 @@ def test_auxiliary_head_on_maps_too_small_raises_the_cost_models_error():
   with pytest.raises(UsageError, match="auxiliary head needs feature maps of at least 8x8"):
     cost.report(genotype, "digits", 8, 5, auxiliary=True)
   with pytest.raises(UsageError, match="auxiliary head needs feature maps of at least 8x8"):
-    network.Network(genotype, cost.skeleton(genotype, "digits", 8, 5), auxiliary=True)
+    network.Network(genotype, macro.skeleton(genotype, "digits", 8, 5), auxiliary=True)
 
 
 def test_bad_drop_path_is_a_usage_error():
   genotype = catalogue.get("DARTS_V2")
   with pytest.raises(UsageError, match="drop_path=1.0"):
-    network.Network(genotype, cost.skeleton(genotype, "digits", 8, 5), drop_path=1.0)
+    network.Network(genotype, macro.skeleton(genotype, "digits", 8, 5), drop_path=1.0)
 
 
 def test_tiny_network_loss_decreases_when_trained(digits_batch):

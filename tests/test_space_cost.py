@@ -9,18 +9,19 @@ import pytest
 from nat_tf.space import catalogue
 from nat_tf.space import cost
 from nat_tf.space import genotype_format
+from nat_tf.space import macro
 
 
 def test_darts_v2_cifar_matches_the_published_convention():
   genotype = catalogue.get("DARTS_V2")
-  result = cost.network_cost(genotype, cost.skeleton(genotype, "cifar10", 36, 20))
+  result = cost.network_cost(genotype, macro.skeleton(genotype, "cifar10", 36, 20))
   assert (result.params, result.madds) == (3349342, 528359040)
   assert result.params_auxiliary > 0
 
 
 def test_darts_v2_imagenet_matches_the_published_convention():
   genotype = catalogue.get("DARTS_V2")
-  result = cost.network_cost(genotype, cost.skeleton(genotype, "imagenet", 48, 14))
+  result = cost.network_cost(genotype, macro.skeleton(genotype, "imagenet", 48, 14))
   assert (result.params, result.madds) == (4718752, 529911552)
 
 
@@ -42,7 +43,7 @@ def test_op_costs_follow_the_natpp_chart_order():
 def test_auxiliary_head_too_small_is_a_clear_error():
   genotype = catalogue.get("DARTS")
   with pytest.raises(ValueError, match="auxiliary head needs feature maps"):
-    cost.network_cost(genotype, cost.skeleton(genotype, "digits", 8, 5))
+    cost.network_cost(genotype, macro.skeleton(genotype, "digits", 8, 5))
 
 
 def _run_cost(*args):

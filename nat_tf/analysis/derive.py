@@ -53,6 +53,7 @@ from nat_tf.search import transformations
 from nat_tf.space import cost
 from nat_tf.space import genotype_format
 from nat_tf.space import handcrafted
+from nat_tf.space import networks
 
 RULES = ("accuracy", "cheapest_within", "not_worse")
 # The cost settings of cost.json and of the never-costlier check: bin/cost's defaults.
@@ -129,12 +130,12 @@ def costed_network(genotype):
   compare and study: the hand-crafted one its block is made for, as train_final builds it
   (a transformation keeps the block's edges, so every candidate gets the same), else the
   CIFAR DARTS network at bin/cost's defaults."""
-  return handcrafted.own_network(genotype) or cost.DARTS
+  return handcrafted.own_network(genotype) or networks.DARTS
 
 
 def network_label(network):
   """How a report names the network its costs are counted on."""
-  if network == cost.DARTS:
+  if network == networks.DARTS:
     return "the CIFAR DARTS network (C=36, L=20)"
   return f"the CIFAR {network} network"
 
@@ -194,7 +195,7 @@ class Selection:
 def cost_settings(genotype):
   """{name: (dataset, network)} of the networks whose cost derivation checks and reports:
   the DARTS CIFAR and ImageNet networks, and those built of `genotype` as their block."""
-  settings = {dataset: (dataset, cost.DARTS) for dataset in COST_SETTINGS}
+  settings = {dataset: (dataset, networks.DARTS) for dataset in COST_SETTINGS}
   settings.update({name: ("cifar10", name) for name in handcrafted.networks_of_block(genotype)})
   return settings
 

@@ -11,7 +11,6 @@ but the identity, and acts in training only.
 import tensorflow as tf
 
 from nat_tf.nn import layers
-from nat_tf.space import cost
 from nat_tf.space import macro
 from nat_tf.space import ops
 
@@ -45,7 +44,7 @@ class Cell(tf.keras.layers.Layer):
 
 
 def _edge_op(edge, slot, drop_path_rate):
-  op = layers.make_op(edge.op, slot.channels, cost.edge_stride(slot.reduction, edge.src))
+  op = layers.make_op(edge.op, slot.channels, macro.edge_stride(slot.reduction, edge.src))
   if isinstance(op, tf.keras.layers.Identity):
     return op
   return layers.Chain([op, layers.DropPath(drop_path_rate)])

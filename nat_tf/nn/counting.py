@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from nat_tf.nn import network as network_lib
 from nat_tf.space import cost
+from nat_tf.space import networks
 
 
 def trainable_params(layer):
@@ -43,12 +44,12 @@ def count(model):
 
 
 def report(genotype, dataset="cifar10", channels=None, layers=None, auxiliary=False,
-           network=cost.DARTS):
+           network=networks.DARTS):
   """cost.report's dict, counted on the built Keras model instead of analytically.
 
   Built from these arguments alone (not through the gin-configurable builder), so it
   reports what it is asked about whatever gin binds.
   """
-  skeleton = cost.network_skeleton(genotype, network, dataset, channels, layers)
+  skeleton = networks.skeleton(genotype, network, dataset, channels, layers)
   model = network_lib.built(network_lib.Network(genotype, skeleton, auxiliary))
   return cost.summary(skeleton, dataset, auxiliary, count(model))

@@ -110,22 +110,43 @@ def _depthwise(k, channels):
   return Weight((k, k, channels, 1), k * k)
 
 
+def _no_weights(spec, channels, stride):
+  return []
+
+
+def _skip_weights(spec, channels, stride):
+  return factorized_reduce_weights(channels, channels) if stride == 2 else []
+
+
+def _conv_weights(spec, channels, stride):
+  return [_kernel(spec.kernel, spec.kernel, channels, channels)]
+
+
+def _dil_conv_weights(spec, channels, stride):
+  return [_depthwise(spec.kernel, channels), _kernel(1, 1, channels, channels)]
+
+
+def _sep_conv_weights(spec, channels, stride):
+  return _dil_conv_weights(spec, channels, stride) * 2  # depthwise, pointwise, twice
+
+
+def _factorized_conv_weights(spec, channels, stride):
+  k, c = spec.kernel, channels
+  return [_kernel(1, k, c, c), _kernel(k, 1, c, c)]
+
+
+_FAMILY_WEIGHTS = {
+    ops.OpFamily.NULL: _no_weights, ops.OpFamily.SKIP: _skip_weights,
+    ops.OpFamily.POOL: _no_weights, ops.OpFamily.CONV: _conv_weights,
+    ops.OpFamily.SEP_CONV: _sep_conv_weights, ops.OpFamily.DIL_CONV: _dil_conv_weights,
+    ops.OpFamily.FACTORIZED_CONV: _factorized_conv_weights}
+
+
 def weights_of(op, channels, stride):
   """The kernels op `op` of `channels` width and this stride takes, in the order
   `apply_op` wants them."""
-  family, k = ops.parse(op)
-  c = channels
-  if family == "sep_conv":
-    return [_depthwise(k, c), _kernel(1, 1, c, c)] * 2
-  if family == "dil_conv":
-    return [_depthwise(k, c), _kernel(1, 1, c, c)]
-  if family == "conv":
-    return [_kernel(k, k, c, c)]
-  if family == ops.FACTORIZED_CONV:
-    return [_kernel(1, k, c, c), _kernel(k, 1, c, c)]
-  if family == ops.SKIP and stride == 2:
-    return factorized_reduce_weights(c, c)
-  return []
+  spec = ops.op_spec(op)
+  return _FAMILY_WEIGHTS[spec.family](spec, channels, stride)
 
 
 def factorized_reduce_weights(c_in, c_out):
@@ -138,25 +159,51 @@ def init_uniform(weight, leading=()):
   return tf.random.uniform(tuple(leading) + weight.shape, -bound, bound)
 
 
+def _null(spec, x, weights, stride):
+  return tf.zeros_like(x[:, ::stride, ::stride, :])
+
+
+def _skip(spec, x, weights, stride):
+  return x if stride == 1 else factorized_reduce(x, *weights)
+
+
+def _pool(spec, x, weights, stride):
+  return batch_stat_norm(pool(x, spec.pool, spec.kernel, stride))
+
+
+def _conv(spec, x, weights, stride):
+  return batch_stat_norm(conv(tf.nn.relu(x), weights[0], stride))
+
+
+def _separable(x, depthwise, pointwise, stride):
+  """ReLU -> depthwise conv -> pointwise conv -> BN."""
+  return batch_stat_norm(conv(conv(tf.nn.relu(x), depthwise, stride, depthwise=True), pointwise))
+
+
+def _sep_conv(spec, x, weights, stride):
+  return _separable(_separable(x, weights[0], weights[1], stride), weights[2], weights[3], 1)
+
+
+def _dil_conv(spec, x, weights, stride):
+  return batch_stat_norm(conv(dilated_depthwise(tf.nn.relu(x), weights[0], stride), weights[1]))
+
+
+def _factorized_conv(spec, x, weights, stride):
+  """(1, k) with stride (1, s), then (k, 1) with stride (s, 1)."""
+  padding = layers.pads(spec.kernel)
+  x = tf.nn.conv2d(tf.nn.relu(x), weights[0], [1, 1, stride, 1],
+                   [[0, 0], [0, 0], padding, [0, 0]])
+  return batch_stat_norm(tf.nn.conv2d(x, weights[1], [1, stride, 1, 1],
+                                      [[0, 0], padding, [0, 0], [0, 0]]))
+
+
+_FAMILY_FUNCTIONS = {
+    ops.OpFamily.NULL: _null, ops.OpFamily.SKIP: _skip, ops.OpFamily.POOL: _pool,
+    ops.OpFamily.CONV: _conv, ops.OpFamily.SEP_CONV: _sep_conv,
+    ops.OpFamily.DIL_CONV: _dil_conv, ops.OpFamily.FACTORIZED_CONV: _factorized_conv}
+
+
 def apply_op(op, x, weights, stride):
   """Edge op `op` on x with its (gathered) weights, as the reference supernet runs it."""
-  family, k = ops.parse(op)
-  if family == ops.NULL:
-    return tf.zeros_like(x[:, ::stride, ::stride, :])
-  if family == ops.SKIP:
-    return x if stride == 1 else factorized_reduce(x, *weights)
-  if ops.is_pooling(op):
-    return batch_stat_norm(pool(x, family.split("_")[0], k, stride))
-  x = tf.nn.relu(x)
-  if family == "conv":
-    return batch_stat_norm(conv(x, weights[0], stride))
-  if family == "sep_conv":
-    x = batch_stat_norm(conv(conv(x, weights[0], stride, depthwise=True), weights[1]))
-    x = tf.nn.relu(x)
-    return batch_stat_norm(conv(conv(x, weights[2], 1, depthwise=True), weights[3]))
-  if family == "dil_conv":
-    return batch_stat_norm(conv(dilated_depthwise(x, weights[0], stride), weights[1]))
-  # conv_1xk_kx1: (1, k) with stride (1, s), then (k, 1) with stride (s, 1)
-  x = tf.nn.conv2d(x, weights[0], [1, 1, stride, 1], [[0, 0], [0, 0], layers.pads(k), [0, 0]])
-  return batch_stat_norm(tf.nn.conv2d(x, weights[1], [1, stride, 1, 1],
-                                      [[0, 0], layers.pads(k), [0, 0], [0, 0]]))
+  spec = ops.op_spec(op)
+  return _FAMILY_FUNCTIONS[spec.family](spec, x, weights, stride)

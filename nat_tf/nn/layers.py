@@ -6,8 +6,9 @@ after, so an op outputs (size-1)//stride+1 pixels and a stride-2 window is centr
 on the even input pixels, as in the reference (TF's 'same' centres it on odd ones).
 At stride 1 that padding is exactly TF's 'same', used there to spare a pad op.
 
-`make_op` is the one factory of edge ops as layers; the fixed networks (cell.py)
-call it with affine batch-norm. The supernet runs the same ops as functions of
+`make_op` is the one factory of edge ops as layers, a layer builder per op family
+(`ops.OpFamily`) given the op's parameters from `ops.OP_SPECS`; the fixed networks
+(cell.py) call it with affine batch-norm. The supernet runs the same ops as functions of
 gathered weights (functional.py); affine=False and pool_bn=True (a non-affine BN after
 pooling) build the reference supernet's version of an op as a layer, which tests hold
 functional.py's to.
@@ -177,25 +178,44 @@ def _separable(channels, depthwise, affine):
   return [tf.keras.layers.ReLU(), *depthwise, *conv(channels, 1), batch_norm(affine)]
 
 
-def sep_conv(channels, kernel, stride, affine=True):
+def sep_conv(spec, channels, stride, affine=True):
   """(ReLU -> depthwise kxk -> pointwise -> BN) twice, the first with the stride."""
+  kernel = spec.kernel
   return Chain(_separable(channels, conv(channels, kernel, stride, depthwise=True), affine)
                + _separable(channels, conv(channels, kernel, 1, depthwise=True), affine))
 
 
-def dil_conv(channels, kernel, stride, affine=True):
+def dil_conv(spec, channels, stride, affine=True):
   """ReLU -> depthwise kxk of dilation 2 -> pointwise -> BN."""
-  return Chain(_separable(channels, dilated_depthwise(kernel, stride), affine))
+  return Chain(_separable(channels, dilated_depthwise(spec.kernel, stride), affine))
 
 
-def factorized_conv(channels, kernel, stride, affine=True):
+def factorized_conv(spec, channels, stride, affine=True):
   """ReLU -> Conv 1xk (stride (1, s)) -> Conv kx1 (stride (s, 1)) -> BN (conv_1xk_kx1)."""
+  kernel = spec.kernel
   return Chain([tf.keras.layers.ReLU(), *conv(channels, (1, kernel), (1, stride)),
                 *conv(channels, (kernel, 1), (stride, 1)), batch_norm(affine)])
 
 
-_CONVOLUTIONS = {"conv": conv_bn, "sep_conv": sep_conv, "dil_conv": dil_conv,
-                 ops.FACTORIZED_CONV: factorized_conv}
+def _null(spec, channels, stride, affine):
+  return Zero(stride)
+
+
+def _skip(spec, channels, stride, affine):
+  return tf.keras.layers.Identity() if stride == 1 else FactorizedReduce(channels, affine)
+
+
+def _pool(spec, channels, stride, affine):
+  return Pool(spec.pool, spec.kernel, stride)
+
+
+def _conv(spec, channels, stride, affine):
+  return conv_bn(channels, spec.kernel, stride, affine)
+
+
+_FAMILY_LAYERS = {ops.OpFamily.NULL: _null, ops.OpFamily.SKIP: _skip, ops.OpFamily.POOL: _pool,
+                  ops.OpFamily.CONV: _conv, ops.OpFamily.SEP_CONV: sep_conv,
+                  ops.OpFamily.DIL_CONV: dil_conv, ops.OpFamily.FACTORIZED_CONV: factorized_conv}
 
 
 def make_op(name, channels, stride, affine=True, pool_bn=False):
@@ -204,17 +224,13 @@ def make_op(name, channels, stride, affine=True, pool_bn=False):
   affine=False gives batch-norm without scale and offset; pool_bn=True follows
   pooling with a batch-norm (both as in the reference supernet).
   """
-  family, kernel = ops.parse(name)
+  spec = ops.op_spec(name)
   if stride not in (1, 2):
     raise UsageError(f"stride={stride} for op {name!r}: edges have stride 1 or 2")
-  if family == ops.NULL:
-    return Zero(stride)
-  if family == ops.SKIP:
-    return tf.keras.layers.Identity() if stride == 1 else FactorizedReduce(channels, affine)
-  if ops.is_pooling(name):
-    pool = Pool(family.split("_")[0], kernel, stride)
-    return Chain([pool, batch_norm(affine)]) if pool_bn else pool
-  return _CONVOLUTIONS[family](channels, kernel, stride, affine)
+  layer = _FAMILY_LAYERS[spec.family](spec, channels, stride, affine)
+  if pool_bn and spec.family is ops.OpFamily.POOL:
+    return Chain([layer, batch_norm(affine)])
+  return layer
 
 
 def make_preprocess(kind, channels, affine=True):

@@ -16,6 +16,7 @@ from nat_tf.nn import cell as cell_lib
 from nat_tf.nn import layers as nn_layers
 from nat_tf.space import cost
 from nat_tf.space import handcrafted
+from nat_tf.space import networks
 
 
 class Network(tf.keras.Model):
@@ -99,13 +100,13 @@ def own_network(genotype):
   the DARTS network."""
   network = handcrafted.own_network(genotype)
   if network is None:
-    return cost.DARTS
+    return networks.DARTS
   others = [n for n in handcrafted.networks_of_block(genotype) if n != network]
   logging.info("the genotype is %s or a transformation of it: building %s at its own widths "
                "and depth, without an auxiliary head (build_network.channels, .layers and "
                ".auxiliary set up the DARTS network and are not used); bind "
                "build_network.network = %s to build another", handcrafted.layout(network).block,
-               network, " or ".join(repr(n) for n in others + [cost.DARTS]))
+               network, " or ".join(repr(n) for n in others + [networks.DARTS]))
   return network
 
 
@@ -118,7 +119,7 @@ def build_network(genotype, network=None, dataset="cifar10", channels=None, laye
   genotype's own (see `own_network`), so a protocol file serves both kinds."""
   if network is None:
     network = own_network(genotype)
-    if network != cost.DARTS:
+    if network != networks.DARTS:
       channels, layers, auxiliary = None, None, False
-  skeleton = cost.network_skeleton(genotype, network, dataset, channels, layers)
+  skeleton = networks.skeleton(genotype, network, dataset, channels, layers)
   return built(Network(genotype, skeleton, auxiliary, drop_path))

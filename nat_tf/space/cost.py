@@ -10,12 +10,9 @@ tested to match these numbers exactly.
 import typing
 
 from nat_tf.errors import UsageError
-from nat_tf.space import handcrafted
 from nat_tf.space import macro
+from nat_tf.space import networks
 from nat_tf.space import ops
-
-DARTS = "darts"
-NETWORKS = (DARTS,) + handcrafted.NAMES
 
 
 class Cost(typing.NamedTuple):
@@ -67,43 +64,55 @@ def factorized_reduce(c_in, c_out, in_size):
   return half + half + batch_norm(c_out)
 
 
+def _free(spec, channels, stride, in_size):
+  return Cost()
+
+
+def _skip(spec, channels, stride, in_size):
+  return factorized_reduce(channels, channels, in_size) if stride == 2 else Cost()
+
+
+def _conv(spec, channels, stride, in_size):
+  return conv(channels, channels, spec.kernel, stride, in_size)
+
+
+def _separable(channels, kernel, stride, in_size):
+  """A depthwise kxk conv (no BN) and a pointwise conv with its BN."""
+  depthwise = conv(channels, channels, kernel, stride, in_size, groups=channels, bn=False)
+  return depthwise + conv(channels, channels, 1, 1, macro.out_size(in_size, stride))
+
+
+def _sep_conv(spec, channels, stride, in_size):
+  out = macro.out_size(in_size, stride)
+  return (_separable(channels, spec.kernel, stride, in_size)
+          + _separable(channels, spec.kernel, 1, out))
+
+
+def _dil_conv(spec, channels, stride, in_size):
+  return _separable(channels, spec.kernel, stride, in_size)
+
+
+def _factorized_conv(spec, channels, stride, in_size):
+  c, k, out = channels, spec.kernel, macro.out_size(in_size, stride)
+  first = conv(c, c, (1, k), (1, stride), in_size, bn=False)
+  return first + conv(c, c, (k, 1), (stride, 1), (in_size, out))
+
+
+_FAMILY_COSTS = {ops.OpFamily.SKIP: _skip, ops.OpFamily.NULL: _free, ops.OpFamily.POOL: _free,
+                 ops.OpFamily.CONV: _conv, ops.OpFamily.SEP_CONV: _sep_conv,
+                 ops.OpFamily.DIL_CONV: _dil_conv, ops.OpFamily.FACTORIZED_CONV: _factorized_conv}
+
+
 def op_cost(op, channels, stride, in_size):
   """Cost of one edge op mapping `channels` to `channels` at input size `in_size`."""
-  family, k = ops.parse(op)
-  c, size = channels, in_size
-  out = macro.out_size(size, stride)
-  if family == ops.SKIP:
-    return factorized_reduce(c, c, size) if stride == 2 else Cost()
-  if family == ops.FACTORIZED_CONV:
-    first = conv(c, c, (1, k), (1, stride), size, bn=False)
-    return first + conv(c, c, (k, 1), (stride, 1), (size, out))
-  if family == "conv":
-    return conv(c, c, k, stride, size)
-  if family == "sep_conv":
-    first = conv(c, c, k, stride, size, groups=c, bn=False) + conv(c, c, 1, 1, out)
-    return first + conv(c, c, k, 1, out, groups=c, bn=False) + conv(c, c, 1, 1, out)
-  if family == "dil_conv":
-    return conv(c, c, k, stride, size, groups=c, bn=False) + conv(c, c, 1, 1, out)
-  return Cost()  # null and pooling
-
-
-def edge_stride(reduction, src):
-  """Edges leaving a reduction cell's inputs (nodes 0 and 1) have stride 2."""
-  return 2 if reduction and src < 2 else 1
-
-
-def node_size(slot, node):
-  """Spatial size of a cell's node: its inputs at in_size, the nodes it computes at out_size.
-
-  The difference matters in reduction cells, whose stride-1 edges between computed
-  nodes run at the reduced size.
-  """
-  return slot.in_size if node < 2 else slot.out_size
+  spec = ops.op_spec(op)
+  return _FAMILY_COSTS[spec.family](spec, channels, stride, in_size)
 
 
 def edge_costs(cell, slot):
   """Cost of each edge op of `cell` placed at `slot`, in edge order."""
-  return [op_cost(e.op, slot.channels, edge_stride(slot.reduction, e.src), node_size(slot, e.src))
+  return [op_cost(e.op, slot.channels, macro.edge_stride(slot.reduction, e.src),
+                  macro.node_size(slot, e.src))
           for e in cell.edges]
 
 
@@ -160,44 +169,14 @@ def network_cost(genotype, skeleton, auxiliary=True):
   return NetworkCost(body.params, body.madds, aux.params, aux.madds)
 
 
-def skeleton(genotype, dataset="cifar10", channels=None, layers=None, **kwargs):
-  """The DARTS skeleton of `dataset` sized for `genotype`'s concat lengths."""
-  multipliers = (len(genotype.normal.concat), len(genotype.reduce.concat))
-  if dataset == "imagenet":
-    return macro.imagenet(channels or 48, layers or 14, multipliers, **kwargs)
-  return macro.cifar(channels or 36, layers or 20, multipliers,
-                     **{**_cifar_like(dataset), **kwargs})
-
-
-def _cifar_like(dataset):
-  """Image shape and classes of a dataset laid out on a CIFAR skeleton."""
-  if dataset not in macro.DATASETS:
-    raise UsageError(f"unknown dataset {dataset!r} for the cost model; choose one of "
-                     f"{', '.join(macro.DATASETS)} or imagenet")
-  return macro.DATASETS[dataset]
-
-
-def network_skeleton(genotype, network=DARTS, dataset="cifar10", channels=None, layers=None):
-  """The skeleton of `network`: DARTS sized by channels and layers, or a hand-crafted one."""
-  if network == DARTS:
-    return skeleton(genotype, dataset, channels, layers)
-  if channels or layers:
-    raise UsageError(f"channels={channels}, layers={layers}: the {network} network has fixed "
-                     "widths and depth; leave them unset")
-  if dataset == "imagenet":
-    raise UsageError(f"the hand-crafted {network} network is laid out for CIFAR-sized images; "
-                     f"choose one of {', '.join(macro.DATASETS)}")
-  return handcrafted.skeleton(network, genotype, **_cifar_like(dataset))
-
-
 def _pair(value):
   return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def report(genotype, dataset="cifar10", channels=None, layers=None, auxiliary=False,
-           network=DARTS):
+           network=networks.DARTS):
   """One JSON-ready dict: the network's cost with its settings spelled out."""
-  plan = network_skeleton(genotype, network, dataset, channels, layers)
+  plan = networks.skeleton(genotype, network, dataset, channels, layers)
   return summary(plan, dataset, auxiliary, network_cost(genotype, plan, auxiliary))
 
 
@@ -225,7 +204,8 @@ def edge_cost_table(op_list, skeleton, metric="madds"):
     for strided in (0, 1):
       if strided and not slot.reduction:
         continue
-      size = node_size(slot, 0 if strided else 2)  # unstrided reduction edges leave nodes >= 2
+      # Unstrided reduction edges leave nodes >= 2.
+      size = macro.node_size(slot, 0 if strided else 2)
       for op_id, op in enumerate(op_list):
         table[int(slot.reduction)][strided][op_id] += getattr(
             op_cost(op, slot.channels, 1 + strided, size), metric)

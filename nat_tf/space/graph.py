@@ -11,7 +11,7 @@ but the stride); these numpy versions are the reference the tests hold it to.
 
 import numpy as np
 
-from nat_tf.space import cost
+from nat_tf.space import macro
 
 CELL_NAMES = ("normal", "reduce")
 
@@ -29,7 +29,7 @@ def cell_graph(cell, action_space, reduction):
   return {
       "op_ids": np.array([action_space.op_list.op_id(op) for op in cell.ops], np.int32),
       "sources": np.array(cell.sources, np.int32),
-      "strided": np.array([cost.edge_stride(reduction, s) == 2 for s in cell.sources], bool),
+      "strided": np.array([macro.edge_stride(reduction, s) == 2 for s in cell.sources], bool),
       "adjacency": adjacency(cell.sources, cell.num_nodes),
       "mask": action_space.edge_masks(cell, reduction),
   }

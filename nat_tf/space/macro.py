@@ -6,6 +6,11 @@ shape. The DARTS CIFAR and ImageNet skeletons follow NAT_SPEC section 7: a 3C
 stem (CIFAR) or a three-conv stride-8 stem (ImageNet), reduction cells at L//3
 and 2L//3 doubling the width, an auxiliary head after cell 2L//3, global pooling
 and a linear classifier.
+
+The layout functions live here too: `edge_stride` and `node_size` (where in a cell
+each edge runs) and `skeleton` (the DARTS skeleton of a dataset), which the cost
+model, the Keras cells and the cell graphs all read, so none of the latter two
+imports the cost model for them.
 """
 
 import dataclasses
@@ -97,6 +102,20 @@ def out_size(size, stride):
   return (size - 1) // stride + 1
 
 
+def edge_stride(reduction, src):
+  """Edges leaving a reduction cell's inputs (nodes 0 and 1) have stride 2."""
+  return 2 if reduction and src < 2 else 1
+
+
+def node_size(slot, node):
+  """Spatial size of a cell's node: its inputs at in_size, the nodes it computes at out_size.
+
+  The difference matters in reduction cells, whose stride-1 edges between computed
+  nodes run at the reduced size.
+  """
+  return slot.in_size if node < 2 else slot.out_size
+
+
 def reduction_indices(layers):
   return (layers // 3, 2 * layers // 3)
 
@@ -169,3 +188,19 @@ def imagenet(channels=48, layers=14, multipliers=(4, 4), num_classes=1000, image
                 stem1[-1].out_size)
   return Skeleton("imagenet", image_size, in_channels, num_classes, stem0, stem1, cells,
                   2 * layers // 3, 2, False)
+
+
+def skeleton(genotype, dataset="cifar10", channels=None, layers=None, **kwargs):
+  """The DARTS skeleton of `dataset` sized for `genotype`'s concat lengths."""
+  multipliers = (len(genotype.normal.concat), len(genotype.reduce.concat))
+  if dataset == "imagenet":
+    return imagenet(channels or 48, layers or 14, multipliers, **kwargs)
+  return cifar(channels or 36, layers or 20, multipliers, **{**cifar_like(dataset), **kwargs})
+
+
+def cifar_like(dataset):
+  """Image shape and classes of a dataset laid out on a CIFAR skeleton."""
+  if dataset not in DATASETS:
+    raise UsageError(f"unknown dataset {dataset!r} for the cost model; choose one of "
+                     f"{', '.join(DATASETS)} or imagenet")
+  return DATASETS[dataset]

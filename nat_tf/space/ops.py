@@ -1,12 +1,20 @@
-"""Operation vocabularies of NAT and NAT++ and the classes of their operations.
+"""Operation vocabularies of NAT and NAT++, the classes of their operations, and the
+family table that says what each op is.
 
 An op's index in its list is the op id that the supernet, the policy's embeddings
 and the observation tensors use, so the lists keep the reference's order exactly
 (NAT_SPEC 2.2). Ops outside every list (NAONet's) are still known by name so that
 such genotypes parse, cost and build; they are rejected only where a fixed
 vocabulary is required (a supernet or a trained policy).
+
+`OP_SPECS` is the one place that says what an op name means (its family and the
+family's parameters): the cost model (`cost.py`), the Keras layers (`nn/layers.py`) and
+the supernet's op functions (`nn/functional.py`) each map a family to its cost or
+computation and read the parameters from there, so a new op of a known family is one
+line here and a new family one entry in each of those three maps.
 """
 
+import dataclasses
 import difflib
 import enum
 
@@ -66,13 +74,49 @@ NATPP = OpList("natpp", (
 
 OP_LISTS = {op_list.name: op_list for op_list in (FULLY_CONCAT, LOOSE_END, NATPP)}
 
-# Ops that appear in published genotypes (NAONet) but in no op list.
-EXTRA_OPS = ("conv_1x3_3x1", "conv_1x7_7x1", "avg_pool_2x2", "max_pool_2x2")
 
-# Family of conv_1x3_3x1 and conv_1x7_7x1 in `parse`.
-FACTORIZED_CONV = "conv_factorized"
+class OpFamily(enum.Enum):
+  """How an op computes (the reference's ops; ReLU first wherever there is a conv)."""
 
-KNOWN_OPS = tuple(dict.fromkeys(NATPP + FULLY_CONCAT + LOOSE_END + EXTRA_OPS))
+  SKIP = "skip"  # identity; a factorized reduce at stride 2
+  NULL = "null"  # zeros of the output's shape
+  POOL = "pool"  # max or average pooling (followed by a non-affine BN in the supernet)
+  CONV = "conv"  # ReLU -> kxk conv -> BN
+  SEP_CONV = "sep_conv"  # (ReLU -> depthwise kxk -> pointwise -> BN) twice
+  DIL_CONV = "dil_conv"  # ReLU -> depthwise kxk of dilation 2 -> pointwise -> BN
+  FACTORIZED_CONV = "conv_factorized"  # ReLU -> 1xk conv -> kx1 conv -> BN (conv_1xk_kx1)
+
+
+@dataclasses.dataclass(frozen=True)
+class OpSpec:
+  """An op as its family and the family's parameters."""
+
+  family: OpFamily
+  kernel: int = 0  # window side (k of a factorized conv's 1xk and kx1); 0: skip, null
+  pool: str = ""  # POOL's kind: 'max' or 'avg'
+
+
+def _pool(kind, kernel):
+  return OpSpec(OpFamily.POOL, kernel, kind)
+
+
+# Every known op, NAT++'s list first (in its order), then the ops that appear in
+# published genotypes (NAONet) but in no op list.
+OP_SPECS = {
+    "max_pool_3x3": _pool("max", 3), "max_pool_5x5": _pool("max", 5),
+    "avg_pool_3x3": _pool("avg", 3), "avg_pool_5x5": _pool("avg", 5),
+    SKIP: OpSpec(OpFamily.SKIP),
+    "sep_conv_3x3": OpSpec(OpFamily.SEP_CONV, 3), "sep_conv_5x5": OpSpec(OpFamily.SEP_CONV, 5),
+    "dil_conv_3x3": OpSpec(OpFamily.DIL_CONV, 3), "dil_conv_5x5": OpSpec(OpFamily.DIL_CONV, 5),
+    "conv_1x1": OpSpec(OpFamily.CONV, 1), "conv_3x3": OpSpec(OpFamily.CONV, 3),
+    "conv_5x5": OpSpec(OpFamily.CONV, 5),
+    NULL: OpSpec(OpFamily.NULL),
+    "conv_1x3_3x1": OpSpec(OpFamily.FACTORIZED_CONV, 3),
+    "conv_1x7_7x1": OpSpec(OpFamily.FACTORIZED_CONV, 7),
+    "avg_pool_2x2": _pool("avg", 2), "max_pool_2x2": _pool("max", 2),
+}
+
+KNOWN_OPS = tuple(OP_SPECS)
 
 
 def op_class(op):
@@ -85,24 +129,13 @@ def op_class(op):
 
 
 def is_pooling(op):
-  return "pool" in op
+  return op_spec(op).family is OpFamily.POOL
 
 
-def parse(op):
-  """(family, kernel size) of a known op, the one place that reads op names.
-
-  Families: skip_connect, null, max_pool, avg_pool, conv, sep_conv, dil_conv and
-  conv_factorized (conv_1xk_kx1, a 1xk then a kx1 convolution). Skip and null
-  have kernel 0. The cost model and the Keras layers both dispatch on this.
-  """
+def op_spec(op):
+  """The OpSpec of a known op; a UsageError naming the closest op for an unknown one."""
   check_known(op)
-  if op in (SKIP, NULL):
-    return op, 0
-  head, _, size = op.rpartition("_")
-  kernel = int(size.split("x")[0])
-  if head.startswith("conv_1x"):
-    return FACTORIZED_CONV, kernel
-  return head, kernel
+  return OP_SPECS[op]
 
 
 def did_you_mean(name, choices):

@@ -30,6 +30,7 @@ import numpy as np
 
 from nat_tf.errors import UsageError
 from nat_tf.space import cost
+from nat_tf.space import macro
 from nat_tf.space import ops
 from nat_tf.space import rules
 
@@ -91,7 +92,7 @@ class ActionSpace:
   def edge_masks(self, cell, reduction):
     """Valid-action mask [edges, actions] of a cell."""
     op_ids = [self.op_list.op_id(op) for op in cell.ops]
-    strides = [cost.edge_stride(reduction, src) - 1 for src in cell.sources]
+    strides = [macro.edge_stride(reduction, src) - 1 for src in cell.sources]
     return self.valid[strides, op_ids]
 
   def apply(self, cell, actions, reduction, cell_name=None):
