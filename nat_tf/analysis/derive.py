@@ -154,7 +154,14 @@ def scored(scorer, named):
 
 @gin.configurable
 class Selection:
-  """The rule that keeps one candidate (see the module doc); `cost_metric` ranks by cost."""
+  """The rule that keeps one candidate (see the module doc); `cost_metric` ranks by cost.
+
+  `cost_metric` is the candidates' whole-network cost on `costed_network` ('madds' or
+  'params', what cost.json reports) that the cheapest rules minimise. It is not the
+  reward's cost metric (`SearchSetup.cost_metric`, rl/reward.py), the relative change of
+  the cells' op cost that the policy was trained against: a run may train on one and
+  select by the other. The name stays because saved gin configs bind it.
+  """
 
   def __init__(self, rule="accuracy", tolerance=0.0, cost_metric="madds", alpha=0.05):
     if rule not in RULES:

@@ -4,13 +4,9 @@ One episode is one step (NAT_SPEC 5, DESIGN "The MDP"): reset draws B input
 architectures (random cells as the reference samples them, or a given genotype);
 the action holds one transition per edge of both cells; the step transforms the
 inputs, scores inputs and outputs on the SAME minibatch with the SAME supernet
-weights, and ends the episode with
-
-    reward = acc(transformed) - acc(input)
-             - cost_weight * (cost(transformed) - cost(input)) / cost(input)
-
-where cost is the cells' op cost (multiply-adds or parameters) from the analytic
-model (cost_weight 0 is the paper's objective). Everything stays in TensorFlow.
+weights, and ends the episode with NAT's reward (`reward.Reward`: the accuracy change
+minus cost_weight times the relative change of the cells' op cost, from the analytic
+model). Everything stays in TensorFlow.
 """
 
 import gin
@@ -24,6 +20,7 @@ from nat_tf.errors import UsageError
 from nat_tf.errors import check_finite
 from nat_tf.nn import architecture as arch_lib
 from nat_tf.rl import observation as observation_lib
+from nat_tf.rl import reward as reward_lib
 from nat_tf.space import cost as cost_lib
 
 
@@ -74,6 +71,7 @@ class CellCost:
   """The cells' op cost of architecture tensors, by gathers from the analytic table."""
 
   def __init__(self, op_list, skeleton, metric="madds"):
+    self.metric = metric
     self._table = tf.constant(np.array(cost_lib.edge_cost_table(op_list, skeleton, metric),
                                        np.float64), tf.float32)
 
@@ -94,7 +92,8 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
                input_architecture=None, cost_weight=0.0):
     """`score_fn(images, labels, architectures [M,2,2,E]) -> accuracy [M]` (supernet);
     `input_architecture`: a fixed [2,2,E] input (derivation) or None for the
-    reference's random inputs. Minibatches come from `use_minibatches`."""
+    reference's random inputs. Minibatches come from `use_minibatches`. The reward is
+    `self.reward`, a reward.Reward of `cell_cost`'s metric and `cost_weight`."""
     self.transformer = transformer
     observe = transformer.observe
     time_step_spec = ts.time_step_spec(observe.spec, tensor_spec.TensorSpec((), tf.float32))
@@ -105,7 +104,8 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
     self._generator = generator
     self._fixed_input = (None if input_architecture is None
                          else tf.constant(input_architecture, tf.int32))
-    self.cost_weight = check_finite("TransformationEnvironment.cost_weight", cost_weight)
+    self.reward = reward_lib.Reward(
+        cell_cost.metric, check_finite("TransformationEnvironment.cost_weight", cost_weight))
     shape = (batch_size, 2, 2, observe.edges)
     self._architectures = tf.Variable(tf.zeros(shape, tf.int32), trainable=False)
     self._step_type = tf.Variable(tf.fill([batch_size], ts.StepType.LAST), trainable=False)
@@ -156,12 +156,11 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
       raise UsageError("TransformationEnvironment has no minibatches: call use_minibatches")
     images, labels = next(self._minibatches)
     accuracy = self._score(images, labels, tf.concat([inputs, outputs], axis=0))
-    accuracy_change = accuracy[self.batch_size:] - accuracy[:self.batch_size]
-    cost_in, cost_out = self.cell_cost(inputs), self.cell_cost(outputs)
-    cost_change = tf.math.divide_no_nan(cost_out - cost_in, cost_in)
-    self.accuracy_change.assign(accuracy_change)
-    self.cost_change.assign(cost_change)
-    self._reward.assign(accuracy_change - self.cost_weight * cost_change)
+    parts = self.reward(accuracy[:self.batch_size], accuracy[self.batch_size:],
+                        self.cell_cost(inputs), self.cell_cost(outputs))
+    self.accuracy_change.assign(parts.accuracy_change)
+    self.cost_change.assign(parts.cost_change)
+    self._reward.assign(parts.reward)
     self._architectures.assign(outputs)
     self._step_type.assign(tf.fill([self.batch_size], ts.StepType.LAST))
     return self._time_step()

@@ -28,8 +28,10 @@ from tf_agents.trajectories import time_step as ts
 from nat_tf.nn import architecture as arch_lib
 from nat_tf.rl import control_policies
 from nat_tf.rl import environment
+from nat_tf.rl import reward as reward_lib
 from nat_tf.search import holdout
 from nat_tf.search import placement
+from nat_tf.space import cost
 
 CELLS_SEED = 2_019_000_001  # held-out cells; a run draws its inputs from SearchSetup.seed + 1
 POLICIES = ("greedy", "sampling", "uniform", "keep", "placement")
@@ -77,11 +79,7 @@ class PolicyEvaluator:
     self.holdout = holdout.HoldoutScorer(search, batch_size)
     skeleton = search.supernet.skeleton
     self._costs = {metric: environment.CellCost(self.op_list, skeleton, metric)
-                   for metric in ("madds", "params")}
-
-  def _relative_change(self, cell_cost, outputs):
-    before = cell_cost(self.inputs)
-    return tf.math.divide_no_nan(cell_cost(outputs) - before, before).numpy()
+                   for metric in cost.COST_METRICS}
 
   def score(self, actions):
     """{name: PolicyScore} of {name: actions [N, 2, E] on the input cells}; inputs and
@@ -89,19 +87,21 @@ class PolicyEvaluator:
     outputs = {name: self.search.transformer.apply(self.inputs, a) for name, a in actions.items()}
     accuracy = self.holdout.accuracy(tf.concat([self.inputs, *outputs.values()], axis=0))
     accuracy = accuracy.reshape(len(outputs) + 1, -1)
-    return {name: self._policy_score(out, acc - accuracy[0])
+    return {name: self._policy_score(out, accuracy[0], acc)
             for (name, out), acc in zip(outputs.items(), accuracy[1:])}
 
-  def _policy_score(self, outputs, accuracy_change):
-    env = self.search.environment
-    # The reward's own cost (the metric SearchSetup chose), for the held-out reward.
-    cost_change = self._relative_change(env.cell_cost, outputs)
+  def _policy_score(self, outputs, accuracy_in, accuracy_out):
+    # The training reward (its metric and weight), here on the held-out split.
+    reward = self.search.environment.reward
+    costs = {metric: (cell_cost(self.inputs), cell_cost(outputs))
+             for metric, cell_cost in self._costs.items()}
+    parts = reward(accuracy_in, accuracy_out, *costs[reward.cost_metric])
+    changes = {metric: reward_lib.relative_change(*pair).numpy() for metric, pair in costs.items()}
     old_ops = self.inputs[..., arch_lib.OP_IDS, :].numpy()
     new_ops = outputs[..., arch_lib.OP_IDS, :].numpy()
     changed = new_ops != old_ops
-    return PolicyScore(accuracy_change, self._relative_change(self._costs["madds"], outputs),
-                       self._relative_change(self._costs["params"], outputs),
-                       accuracy_change - env.cost_weight * cost_change, changed,
+    return PolicyScore(parts.accuracy_change.numpy(), changes["madds"], changes["params"],
+                       parts.reward.numpy(), changed,
                        changed & (new_ops == self.op_list.skip_id),
                        changed & (new_ops == self.op_list.null_id))
 

@@ -25,7 +25,11 @@ from nat_tf.training import strategy as strategy_lib
 
 @gin.configurable
 class SearchSetup:
-  """The trainable parts of a search and their data; `trackables` is what a checkpoint holds."""
+  """The trainable parts of a search and their data; `trackables` is what a checkpoint holds.
+
+  `cost_metric` ('madds' or 'params') is the reward's cost (rl/reward.Reward); its weight
+  is TransformationEnvironment.cost_weight.
+  """
 
   def __init__(self, dataset="cifar10", data_dir=None, op_list="fully_concat", action_space="nat",
                batch_size=64, archs_per_step=1, seed=1234, cost_metric="madds"):
