@@ -74,7 +74,7 @@ def main():
   everything = np.arange(pool)
   rows = {(rule, size): [] for rule in RULES for size in sizes}
   for seed in FLAGS.seeds:
-    named = derive.proposals(policies, search.transformer, genotype, seed=int(seed))
+    named = derive.proposals(policies, search.editor, genotype, seed=int(seed))
     candidates = derive.scored(scorer, [("input", genotype)] + named)
     accuracy = np.array([c.accuracy for c in candidates])
     for rule, selection in RULES.items():

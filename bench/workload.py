@@ -21,10 +21,10 @@ from nat_tf.rl import agent as agent_lib
 from nat_tf.rl import environment
 from nat_tf.search import policy_trainer
 from nat_tf.search import supernet_steps
+from nat_tf.space import action_spaces
 from nat_tf.space import cost
 from nat_tf.space import genotype
 from nat_tf.space import sampling
-from nat_tf.space import transform
 
 CLASSES, IMAGE_SIZE, CHANNELS = 10, 32, 3
 WEIGHTS_SEED, INPUTS_SEED = 5, 6
@@ -37,19 +37,19 @@ class Workload:
     tf.random.set_seed(seed)
     self.batch_size = batch_size
     self.strategy = tf.distribute.get_strategy()
-    space = transform.action_space("nat", "fully_concat")
+    space = action_spaces.action_space("nat", "fully_concat")
     self.supernet = supernet_lib.Supernet(space.op_list, CLASSES, IMAGE_SIZE, CHANNELS)
     self.weight_trainer = supernet_steps.WeightTrainer(
         self.supernet, self.strategy, tf.random.Generator.from_seed(WEIGHTS_SEED), batch_size)
     self.scorer = supernet_steps.Scorer(self.supernet, self.strategy, batch_size)
     num_nodes = self.supernet.num_nodes
-    self.transformer = environment.ArchitectureTransformer(space, num_nodes)
+    self.editor = environment.ArchitectureEditor(space, num_nodes)
     self.environment = environment.TransformationEnvironment(
-        self.transformer, self.scorer,
+        self.editor, self.scorer,
         environment.CellCost(space.op_list, self.supernet.skeleton),
         tf.random.Generator.from_seed(INPUTS_SEED), batch_size=1)
     self.agent, baseline = agent_lib.make_agent(
-        ts.time_step_spec(self.transformer.observe.spec), self.transformer.action_spec,
+        ts.time_step_spec(self.editor.observe.spec), self.editor.action_spec,
         len(space.op_list), num_nodes)
     self.policy_trainer = policy_trainer.PolicyTrainer(self.environment, self.agent, baseline)
     images = tf.random.stateless_normal([distinct_batches, batch_size, IMAGE_SIZE, IMAGE_SIZE,

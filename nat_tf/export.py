@@ -48,14 +48,14 @@ POLICY_KINDS = ("greedy", "sampling")
 SPACE_FILE = "space.json"
 
 
-def policy_space(transformer):
+def policy_space(editor):
   """The facts a policy depends on: its action space, op list and node count."""
-  space = transformer.action_space
+  space = editor.action_space
   return {"action_space": space.kind, "op_list": space.op_list.name,
-          "num_nodes": transformer.num_nodes}
+          "num_nodes": editor.num_nodes}
 
 
-def export_policy(agent, transformer, path):
+def export_policy(agent, editor, path):
   """Write the agent's greedy and sampling policies as TF-Agents SavedModels.
 
   `path/greedy` and `path/sampling` each load as `load_saved_policy` loads them and take
@@ -67,13 +67,13 @@ def export_policy(agent, transformer, path):
   with atomic.directory(path) as folder:
     for kind, policy in zip(POLICY_KINDS, (agent.policy, agent.collect_policy)):
       policy_saver.PolicySaver(policy, batch_size=None).save(f"{folder}/{kind}")
-    atomic.write_json(os.path.join(folder, SPACE_FILE), policy_space(transformer))
+    atomic.write_json(os.path.join(folder, SPACE_FILE), policy_space(editor))
   return path
 
 
-def load_policies(path, transformer):
+def load_policies(path, editor):
   """(greedy, sampling) policies of an `export_policy` folder; a UsageError unless they act
-  on `transformer`'s action space, op list and node count."""
+  on `editor`'s action space, op list and node count."""
   folders = [os.path.join(path, kind) for kind in POLICY_KINDS]
   needed = [os.path.join(f, "saved_model.pb") for f in folders] + [os.path.join(path, SPACE_FILE)]
   missing = [f for f in needed if not os.path.isfile(f)]
@@ -82,9 +82,9 @@ def load_policies(path, transformer):
                      "--run_dir writes greedy/, sampling/ and space.json)")
   with open(os.path.join(path, SPACE_FILE), encoding="utf-8") as handle:
     saved = json.load(handle)
-  expected = policy_space(transformer)
+  expected = policy_space(editor)
   if saved != expected:
-    raise UsageError(f"the policy in {path!r} acts on {saved} but this run's transformer on "
+    raise UsageError(f"the policy in {path!r} acts on {saved} but this run on "
                      f"{expected}: it was trained with another node count, op list or action "
                      "space; use that run's --run_dir")
   return tuple(load_saved_policy(folder) for folder in folders)

@@ -79,13 +79,13 @@ def export_network_checked(model, path):
   return path
 
 
-def export_policy_checked(agent, transformer, path, examples=16):
+def export_policy_checked(agent, editor, path, examples=16):
   """export.export_policy, then, from a fresh process, the greedy actions of the agent on
   `examples` random architectures and valid sampled ones; returns `path`."""
-  export.export_policy(agent, transformer, path)
+  export.export_policy(agent, editor, path)
   architectures = architecture.random(tf.random.Generator.from_seed(0), examples,
-                                      transformer.num_nodes, transformer.action_space.op_list)
-  observation = transformer.observe(architectures)
+                                      editor.num_nodes, editor.action_space.op_list)
+  observation = editor.observe(architectures)
   inputs = {key: value.numpy() for key, value in observation.items()}
   expected = agent.policy.action(ts.restart(observation, examples)).action.numpy()
   served = served_in_fresh_process("policy", path, inputs)

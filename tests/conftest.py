@@ -54,11 +54,11 @@ DIGITS_SEARCH = [
 def build_search(data_dir, bindings=()):
   """A SearchSetup on digits with small sizes (and extra gin `bindings`); gin is cleared after."""
   import gin  # pylint: disable=import-outside-toplevel
-  from nat_tf.search import setup  # pylint: disable=import-outside-toplevel
+  from nat_tf.search import search_setup  # pylint: disable=import-outside-toplevel
   gin.clear_config()
   gin.parse_config(DIGITS_SEARCH + [f"SearchSetup.data_dir = '{data_dir}'", *bindings])
   try:
-    return setup.SearchSetup()
+    return search_setup.SearchSetup()
   finally:
     gin.clear_config()
 

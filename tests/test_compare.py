@@ -11,16 +11,16 @@ from nat_tf.analysis import baselines
 from nat_tf.analysis import compare
 from nat_tf.analysis import derive
 from nat_tf.search import holdout
+from nat_tf.space import action_spaces
 from nat_tf.space import catalogue
 from nat_tf.space import ops
-from nat_tf.space import transform
 
 DARTS = catalogue.get("DARTS_V2")
 
 
 @pytest.mark.parametrize("kind, op_list", [("nat", "fully_concat"), ("natpp", "natpp")])
 def test_skip_everywhere_changes_only_what_the_masks_allow(kind, op_list):
-  space = transform.action_space(kind, op_list)
+  space = action_spaces.action_space(kind, op_list)
   result = baselines.HEURISTICS["skip everywhere"](DARTS, space)
   assert result.normal.ops == ("skip_connect",) * 8  # every op of the normal cell
   # reduce: max pools leave the cell inputs (stride 2), where a skip is a factorized
@@ -30,7 +30,7 @@ def test_skip_everywhere_changes_only_what_the_masks_allow(kind, op_list):
 
 
 def test_no_pooling_removes_every_pooling_edge_and_what_that_leaves_dead():
-  space = transform.action_space("nat", "fully_concat")
+  space = action_spaces.action_space("nat", "fully_concat")
   for name in ("DARTS_V2", "ENAS", "VGG"):
     genotype = catalogue.get(name)
     result = baselines.HEURISTICS["no pooling"](genotype, space)
@@ -44,11 +44,11 @@ def test_no_pooling_removes_every_pooling_edge_and_what_that_leaves_dead():
 
 
 def test_random_search_proposes_valid_transformations_reproducibly(tiny_search):
-  transformer = tiny_search.transformer
-  first = baselines.random_proposals(transformer, DARTS, 6, seed=3)
+  editor = tiny_search.editor
+  first = baselines.random_proposals(editor, DARTS, 6, seed=3)
   assert [source for source, _ in first] == [f"random {i}" for i in range(1, 7)]
-  assert baselines.random_proposals(transformer, DARTS, 6, seed=3) == first
-  assert baselines.random_proposals(transformer, DARTS, 6, seed=4) != first
+  assert baselines.random_proposals(editor, DARTS, 6, seed=3) == first
+  assert baselines.random_proposals(editor, DARTS, 6, seed=4) != first
   assert len({g for _, g in first}) > 1
   for _, genotype in first:
     derive.cost_comparison(DARTS, genotype)

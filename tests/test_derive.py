@@ -18,10 +18,10 @@ from nat_tf.report import diagram
 from nat_tf.rl import control_policies
 from nat_tf.rl import environment
 from nat_tf.search import holdout
+from nat_tf.space import action_spaces
 from nat_tf.space import catalogue
 from nat_tf.space import genotype as genotype_lib
 from nat_tf.space import genotype_format
-from nat_tf.space import transform
 
 DARTS = catalogue.get("DARTS_V2")
 
@@ -180,9 +180,9 @@ def test_dead_outputs_are_found_through_chains_of_null_edges_and_warned_about():
 
 def _keep_policies(search):
   """(greedy, sampling) that change no edge: their transformation is the pruned input."""
-  transformer = search.transformer
-  keep = control_policies.KeepPolicy(ts.time_step_spec(transformer.observe.spec),
-                                     transformer.action_spec, transformer.action_space)
+  editor = search.editor
+  keep = control_policies.KeepPolicy(ts.time_step_spec(editor.observe.spec),
+                                     editor.action_spec, editor.action_space)
   return keep, keep
 
 
@@ -226,22 +226,22 @@ def test_derive_writes_a_cell_without_its_dead_node_and_its_lower_cost(tiny_sear
 
 
 def test_exported_policies_derive_as_the_run_and_a_seed_repeats_them(tiny_search, tiny_run):
-  loaded = export.load_policies(os.path.join(tiny_run, "policy"), tiny_search.transformer)
+  loaded = export.load_policies(os.path.join(tiny_run, "policy"), tiny_search.editor)
   own = derive.run_policies(tiny_search)
-  from_export = derive.proposals(loaded, tiny_search.transformer, DARTS, samples=3, seed=5)
-  from_run = derive.proposals(own, tiny_search.transformer, DARTS, samples=3, seed=5)
+  from_export = derive.proposals(loaded, tiny_search.editor, DARTS, samples=3, seed=5)
+  from_run = derive.proposals(own, tiny_search.editor, DARTS, samples=3, seed=5)
   assert from_export[0] == from_run[0]  # greedy
-  assert derive.proposals(loaded, tiny_search.transformer, DARTS, samples=3, seed=5) == from_export
+  assert derive.proposals(loaded, tiny_search.editor, DARTS, samples=3, seed=5) == from_export
   for _, genotype in from_export:  # every sample is reachable by valid actions
     for name, cell in genotype.cells.items():
       assert len(cell.edges) == len(DARTS.cells[name].edges)
     derive.cost_comparison(DARTS, genotype)
   for kind, op_list in (("natpp", "natpp"), ("nat", "loose_end")):
-    other = environment.ArchitectureTransformer(transform.action_space(kind, op_list), 4)
+    other = environment.ArchitectureEditor(action_spaces.action_space(kind, op_list), 4)
     with pytest.raises(UsageError, match="another node count, op list or action space"):
       export.load_policies(os.path.join(tiny_run, "policy"), other)
   with pytest.raises(UsageError, match="is not a policy export"):
-    export.load_policies(tiny_run, tiny_search.transformer)
+    export.load_policies(tiny_run, tiny_search.editor)
 
 
 def test_cheapest_within_derivation_never_loses_more_than_the_tolerance(tiny_search):

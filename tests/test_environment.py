@@ -31,7 +31,7 @@ class _Batches:
 
 def _environment(search, batch_size=4, cost_weight=0.0, fixed=None):
   env = environment.TransformationEnvironment(
-      search.transformer, search.scorer,
+      search.editor, search.scorer,
       environment.CellCost(search.action_space.op_list, search.supernet.skeleton),
       tf.random.Generator.from_seed(11), batch_size=batch_size, input_architecture=fixed,
       cost_weight=cost_weight)
@@ -86,7 +86,7 @@ def test_reward_is_accuracy_change_on_the_same_minibatch_minus_cost_term(digits_
   inputs = np.stack([first.observation["op_ids"], first.observation["sources"]], axis=2)
   action = _masked_random_policy(env).action(first).action
   last = env.step(action)
-  outputs = search.transformer.apply(inputs, action).numpy()
+  outputs = search.editor.apply(inputs, action).numpy()
   accuracy = search.scorer(*batches.last, np.concatenate([inputs, outputs])).numpy()
   accuracy_change = accuracy[4:] - accuracy[:4]
   skeleton = search.supernet.skeleton

@@ -14,9 +14,9 @@ from nat_tf import export
 from nat_tf import reload_check
 from nat_tf.errors import UsageError
 from nat_tf.search import runs
+from nat_tf.space import action_spaces
 from nat_tf.space import catalogue
 from nat_tf.space import graph
-from nat_tf.space import transform
 from nat_tf.training import checkpoints
 
 
@@ -47,9 +47,9 @@ def test_bin_export_writes_the_policies_of_any_kept_checkpoint(tiny_run, tmp_pat
   finally:
     gin.clear_config()
   assert os.path.basename(path) == oldest
-  greedy, _ = export.load_policies(output, search.transformer)
+  greedy, _ = export.load_policies(output, search.editor)
   arrays = graph.genotype_graph(catalogue.get("DARTS_V2"), search.action_space)
-  observation = {key: tf.constant(arrays[key][None]) for key in search.transformer.observe.spec}
+  observation = {key: tf.constant(arrays[key][None]) for key in search.editor.observe.spec}
   time_step = ts.restart(observation, 1)
   np.testing.assert_array_equal(greedy.action(time_step).action,
                                 search.agent.policy.action(time_step).action)
@@ -77,8 +77,8 @@ policy = tf.saved_model.load(POLICY_DIR)
 
 ACT_ON_DARTS = """
 from tf_agents.trajectories import time_step as ts
-from nat_tf.space import catalogue, graph, transform
-arrays = graph.genotype_graph(catalogue.get("DARTS"), transform.action_space("nat", "fully_concat"))
+from nat_tf.space import action_spaces, catalogue, graph
+arrays = graph.genotype_graph(catalogue.get("DARTS"), action_spaces.action_space("nat", "fully_concat"))
 observation = {k: tf.constant(arrays[k][None]) for k in ("op_ids", "sources", "adjacency", "mask")}
 print("action", policy.action(ts.restart(observation, 1)).action.numpy().shape)
 """
@@ -102,7 +102,7 @@ def test_the_exported_policy_loads_with_the_readme_lines_in_a_fresh_process(tiny
 def test_bin_export_replaces_its_own_earlier_export(tiny_run, tiny_search, tmp_path):
   from nat_tf.evaluate import run_exports  # pylint: disable=import-outside-toplevel
   output = str(tmp_path / "policy")
-  export.export_policy(tiny_search.agent, tiny_search.transformer, output)
+  export.export_policy(tiny_search.agent, tiny_search.editor, output)
   try:
     run_exports.policy_from_run(tiny_run, output)
   finally:
@@ -113,7 +113,7 @@ def test_bin_export_replaces_its_own_earlier_export(tiny_run, tiny_search, tmp_p
 def test_a_policy_fed_an_all_false_mask_refuses_to_act(tiny_run):
   policy = export.load_saved_policy(os.path.join(tiny_run, "policy", "greedy"))
   arrays = graph.genotype_graph(catalogue.get("DARTS_V2"),
-                                transform.action_space("nat", "fully_concat"))
+                                action_spaces.action_space("nat", "fully_concat"))
   observation = {key: tf.constant(arrays[key][None]) for key in
                  ("op_ids", "sources", "adjacency", "mask")}
   observation["mask"] = tf.zeros_like(observation["mask"])

@@ -129,7 +129,7 @@ def test_a_bad_import_is_flagged(module, source, rule):
 
 @pytest.mark.parametrize("module, source", [
     ("nat_tf.analysis.derive", "from nat_tf.search import runs\nfrom nat_tf import atomic"),
-    ("nat_tf.search.train_eval", "from nat_tf.search import setup as setup_lib"),
+    ("nat_tf.search.train_eval", "from nat_tf.search import search_setup"),
     ("nat_tf.nn.cell", "import tensorflow as tf\nfrom nat_tf.space import genotype"),
     ("nat_tf.cli", "from nat_tf import run_config"),
 ])

@@ -10,17 +10,17 @@ from nat_tf.rl import control_policies
 from nat_tf.rl import environment
 from nat_tf.search import placement
 from nat_tf.search import policy_eval
-from nat_tf.space import transform
+from nat_tf.space import action_spaces
 
 
 @pytest.mark.parametrize("kind", ["nat", "natpp"])
 def test_placement_moves_the_same_changes_to_valid_edges(kind):
-  space = transform.action_space(kind, "fully_concat" if kind == "nat" else "natpp")
-  transformer = environment.ArchitectureTransformer(space, 4)
-  observation = transformer.observe(arch_lib.random(tf.random.Generator.from_seed(0), 300, 4,
+  space = action_spaces.action_space(kind, "fully_concat" if kind == "nat" else "natpp")
+  editor = environment.ArchitectureEditor(space, 4)
+  observation = editor.observe(arch_lib.random(tf.random.Generator.from_seed(0), 300, 4,
                                                     space.op_list))
-  policy = control_policies.UniformValidPolicy(ts.time_step_spec(transformer.observe.spec),
-                                               transformer.action_spec)
+  policy = control_policies.UniformValidPolicy(ts.time_step_spec(editor.observe.spec),
+                                               editor.action_spec)
   actions = policy.distribution(ts.restart(observation, 300)).action.sample(
       seed=tf.constant([1, 2])).numpy()
   observation = tf.nest.map_structure(np.asarray, observation)
@@ -46,12 +46,12 @@ def test_placement_moves_the_same_changes_to_valid_edges(kind):
 def test_placement_of_nat_is_uniform_over_valid_arrangements():
   """One normal cell of 8 computational edges and a skip; the policy nulls one edge:
   the null lands on each edge equally often (the skip edge included)."""
-  space = transform.action_space("nat", "fully_concat")
+  space = action_spaces.action_space("nat", "fully_concat")
   op_list = space.op_list
   ops = np.array([op_list.index("sep_conv_3x3")] * 7 + [op_list.skip_id])
   sources = np.array([0, 1, 0, 1, 0, 1, 0, 1])
   architecture = np.stack([np.stack([ops, sources])] * 2)[None]
-  observe = environment.ArchitectureTransformer(space, 4).observe
+  observe = environment.ArchitectureEditor(space, 4).observe
   observation = tf.nest.map_structure(np.asarray, observe(tf.constant(architecture, tf.int32)))
   actions = np.zeros((1, 2, 8), np.int32)
   actions[..., 7] = 1  # the skip edge keeps its op (its 'keep' is the skip action)

@@ -10,9 +10,9 @@ from nat_tf.nn import architecture as arch_lib
 from nat_tf.rl import agent as agent_lib
 from nat_tf.rl import environment
 from nat_tf.rl import networks
+from nat_tf.space import action_spaces
 from nat_tf.space import catalogue
 from nat_tf.space import graph
-from nat_tf.space import transform
 
 @pytest.fixture(autouse=True)
 def small_encoder():
@@ -30,9 +30,9 @@ def small_encoder():
     ("VGG", "nat", "loose_end"), ("R3", "natpp", "natpp")])
 def test_tensorflow_observation_equals_numpy_graph(name, kind, op_list):
   genotype = catalogue.get(name)
-  space = transform.action_space(kind, op_list)
-  transformer = environment.ArchitectureTransformer(space, genotype.num_nodes)
-  observed = transformer.observe(tf.constant(arch_lib.from_genotype(genotype, space.op_list)))
+  space = action_spaces.action_space(kind, op_list)
+  editor = environment.ArchitectureEditor(space, genotype.num_nodes)
+  observed = editor.observe(tf.constant(arch_lib.from_genotype(genotype, space.op_list)))
   expected = graph.genotype_graph(genotype, space)
   for key in ("op_ids", "sources", "adjacency", "mask"):
     np.testing.assert_array_equal(observed[key].numpy(), expected[key], err_msg=key)
@@ -41,14 +41,14 @@ def test_tensorflow_observation_equals_numpy_graph(name, kind, op_list):
 def test_tensorflow_transformation_equals_numpy_rules():
   rng = np.random.default_rng(0)
   for kind, op_list in (("nat", "fully_concat"), ("natpp", "natpp")):
-    space = transform.action_space(kind, op_list)
-    transformer = environment.ArchitectureTransformer(space, 4)
+    space = action_spaces.action_space(kind, op_list)
+    editor = environment.ArchitectureEditor(space, 4)
     archs = arch_lib.random(tf.random.Generator.from_seed(3), 16, 4, space.op_list)
-    masks = transformer.observe(archs)["mask"].numpy()
+    masks = editor.observe(archs)["mask"].numpy()
     actions = np.array([[[rng.choice(np.flatnonzero(m)) for m in cell] for cell in arch]
                         for arch in masks], np.int32)
-    with tf.control_dependencies([transformer.check(archs, actions)]):
-      new = transformer.apply(archs, actions).numpy()
+    with tf.control_dependencies([editor.check(archs, actions)]):
+      new = editor.apply(archs, actions).numpy()
     for arch, action, out in zip(archs.numpy(), actions, new):
       for cell in range(2):
         cell_obj = _cell(arch[cell], space)
@@ -63,14 +63,14 @@ def _cell(arrays, space):
 
 
 def test_invalid_action_is_a_clear_error():
-  space = transform.action_space("nat", "fully_concat")
-  transformer = environment.ArchitectureTransformer(space, 4)
+  space = action_spaces.action_space("nat", "fully_concat")
+  editor = environment.ArchitectureEditor(space, 4)
   darts = tf.constant(arch_lib.from_genotype(catalogue.get("DARTS"), space.op_list))[None]
   actions = np.zeros((1, 2, 8), np.int32)  # 'keep' on the skip edges is not allowed
   with pytest.raises(tf.errors.InvalidArgumentError, match="breaks the transition rules"):
-    transformer.check(darts, actions)
+    editor.check(darts, actions)
   with pytest.raises(ValueError, match="expected"):
-    transformer.check(darts, actions[:, 0])
+    editor.check(darts, actions[:, 0])
 
 
 def test_gcn_adjacency_is_the_standard_filter_of_the_undirected_graph():
@@ -82,14 +82,14 @@ def test_gcn_adjacency_is_the_standard_filter_of_the_undirected_graph():
 
 
 def _setup(kind="nat", op_list="fully_concat", batch=6, **actor_args):
-  space = transform.action_space(kind, op_list)
-  transformer = environment.ArchitectureTransformer(space, 4)
+  space = action_spaces.action_space(kind, op_list)
+  editor = environment.ArchitectureEditor(space, 4)
   archs = arch_lib.random(tf.random.Generator.from_seed(5), batch, 4, space.op_list)
-  observation = transformer.observe(archs)
-  actor = networks.GcnActorNetwork(transformer.observe.spec, transformer.action_spec,
+  observation = editor.observe(archs)
+  actor = networks.GcnActorNetwork(editor.observe.spec, editor.action_spec,
                                    len(space.op_list), 4, **actor_args)
   actor.create_variables()
-  return space, transformer, observation, actor
+  return space, editor, observation, actor
 
 
 @pytest.mark.parametrize("kind, op_list", [("nat", "fully_concat"), ("natpp", "natpp")])
@@ -108,11 +108,11 @@ def test_actor_gives_no_probability_to_invalid_actions(kind, op_list, readout):
 
 
 def test_actor_and_value_accept_batch_and_time_dims():
-  space, transformer, observation, actor = _setup()
+  space, editor, observation, actor = _setup()
   nested = tf.nest.map_structure(lambda x: tf.stack([x, x], 1), observation)
   distribution, _ = actor(nested)
   assert distribution.probs_parameter().shape[:2] == (6, 2)
-  value = networks.GcnValueNetwork(transformer.observe.spec, len(space.op_list), 4)
+  value = networks.GcnValueNetwork(editor.observe.spec, len(space.op_list), 4)
   value.create_variables()
   assert value(nested)[0].shape == (6, 2)
   assert value(observation)[0].shape == (6,)
@@ -126,10 +126,10 @@ def test_weight_decay_is_a_regularisation_loss():
 
 def test_reinforce_learns_a_bandit_over_edges():
   """Reward = share of edges set to 'null': after training, null is far likelier than 1/3."""
-  space = transform.action_space("nat", "fully_concat")
-  transformer = environment.ArchitectureTransformer(space, 4)
-  time_step_spec = ts.time_step_spec(transformer.observe.spec)
-  agent, baseline = agent_lib.make_agent(time_step_spec, transformer.action_spec,
+  space = action_spaces.action_space("nat", "fully_concat")
+  editor = environment.ArchitectureEditor(space, 4)
+  time_step_spec = ts.time_step_spec(editor.observe.spec)
+  agent, baseline = agent_lib.make_agent(time_step_spec, editor.action_spec,
                                          len(space.op_list), 4, learning_rate=1e-2,
                                          baseline="moving_average")
   generator = tf.random.Generator.from_seed(7)
@@ -137,7 +137,7 @@ def test_reinforce_learns_a_bandit_over_edges():
 
   def null_share(batch=32):
     archs = arch_lib.random(generator, batch, 4, space.op_list)
-    time_step = ts.restart(transformer.observe(archs), batch)
+    time_step = ts.restart(editor.observe(archs), batch)
     action_step = agent.collect_policy.action(time_step)
     reward = tf.reduce_mean(tf.cast(action_step.action == null, tf.float32), axis=[1, 2])
     return time_step, action_step, reward

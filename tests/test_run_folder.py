@@ -57,6 +57,17 @@ def _kept(root_dir):
                                     None).checkpoints
 
 
+def test_a_finished_run_is_not_trained_again_and_an_unsaved_one_is_not_finished(run_copy,
+                                                                                  tmp_path):
+  before = sorted(os.listdir(run_copy / "checkpoints"))
+  assert checkpoints.finished(run_copy) and runs.train_unless_finished(str(run_copy)) == 0.0
+  assert sorted(os.listdir(run_copy / "checkpoints")) == before
+  assert not checkpoints.finished(tmp_path / "never_started")
+  status = json.loads((run_copy / "status.json").read_text())
+  (run_copy / "status.json").write_text(json.dumps(dict(status, finished=False)))
+  assert not checkpoints.finished(run_copy)
+
+
 def test_a_resume_with_a_structure_changing_binding_keeps_the_run_usable(
     run_copy, digits_data_dir, tmp_path):
   config = (run_copy / "config.gin").read_text()

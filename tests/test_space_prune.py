@@ -6,10 +6,10 @@ import pytest
 
 from conftest import nulling_transformation
 
+from nat_tf.space import action_spaces
 from nat_tf.space import catalogue
 from nat_tf.space import cost
 from nat_tf.space import ops
-from nat_tf.space import transform
 
 DARTS, ENAS = catalogue.get("DARTS_V2"), catalogue.get("ENAS")
 # (input, action space, op list): the published inputs of each family.
@@ -32,7 +32,7 @@ def test_a_transformed_cell_carries_no_dead_node_nor_dead_op(genotype, kind, op_
   """Random valid actions (half of them null): the result outputs no dead node unless
   every output of the cell is dead (then one, as zeros), runs no op whose value cannot
   reach the output, is a fixed point of pruning, and costs no more than the unpruned."""
-  space = transform.action_space(kind, op_list)
+  space = action_spaces.action_space(kind, op_list)
   null = space.action_names.index(ops.NULL)
   rng = np.random.default_rng(0)
   pruned_nodes = 0
@@ -121,5 +121,5 @@ def test_published_genotypes_carry_dead_nodes_only_in_two_nat_outputs():
 @pytest.mark.parametrize("kind, op_list", [("nat", "fully_concat"), ("nat", "loose_end"),
                                            ("natpp", "natpp")])
 def test_null_is_valid_on_every_edge_so_a_pruned_cell_is_a_transformation(kind, op_list):
-  space = transform.action_space(kind, op_list)
+  space = action_spaces.action_space(kind, op_list)
   assert space.valid[:, :, space.action_names.index(ops.NULL)].all()

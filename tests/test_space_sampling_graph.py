@@ -5,16 +5,16 @@ import sys
 
 import numpy as np
 
+from nat_tf.space import action_spaces
 from nat_tf.space import catalogue
 from nat_tf.space import graph
 from nat_tf.space import ops
 from nat_tf.space import sampling
-from nat_tf.space import transform
 
 
 def test_space_does_not_import_tensorflow():
   code = ("import sys; import nat_tf.space.catalogue, nat_tf.space.cost, nat_tf.space.graph, "
-          "nat_tf.space.sampling, nat_tf.space.transform; "
+          "nat_tf.space.sampling, nat_tf.space.action_spaces; "
           "assert 'tensorflow' not in sys.modules, 'space imported tensorflow'")
   subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -45,7 +45,7 @@ def test_loose_end_concat_is_unused_nodes():
 
 
 def test_graph_arrays_of_darts():
-  space = transform.action_space("nat", "fully_concat")
+  space = action_spaces.action_space("nat", "fully_concat")
   arrays = graph.genotype_graph(catalogue.get("DARTS"), space)
   assert arrays["op_ids"].shape == (2, 8)
   assert arrays["adjacency"].shape == (2, 6, 6)

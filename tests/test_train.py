@@ -123,9 +123,9 @@ EXPORTED_POLICY = textwrap.dedent("""
     import tensorflow as tf
     import tensorflow_probability  # registers the distributions' type specs
     from tf_agents.trajectories import time_step as ts
-    from nat_tf.space import catalogue, graph, transform
+    from nat_tf.space import action_spaces, catalogue, graph
     policy = tf.saved_model.load(sys.argv[1])
-    space = transform.action_space("nat", "fully_concat")
+    space = action_spaces.action_space("nat", "fully_concat")
     darts = catalogue.get("DARTS")
     arrays = graph.genotype_graph(darts, space)
     observation = {k: tf.constant(arrays[k][None]) for k in ("op_ids", "sources", "adjacency", "mask")}

@@ -19,13 +19,13 @@ from nat_tf.search import transformations
 from nat_tf.space import ops
 
 
-def random_proposals(transformer, genotype, count, seed):
+def random_proposals(editor, genotype, count, seed):
   """[(source, genotype)]: `count` uniformly random valid transformations of `genotype`."""
-  policy = control_policies.UniformValidPolicy(ts.time_step_spec(transformer.observe.spec),
-                                               transformer.action_spec)
+  policy = control_policies.UniformValidPolicy(ts.time_step_spec(editor.observe.spec),
+                                               editor.action_spec)
   tf.random.set_seed(seed)
   return [(f"random {i + 1}", g) for i, g in
-          enumerate(transformations.transform(policy, transformer, genotype, count))]
+          enumerate(transformations.transform(policy, editor, genotype, count))]
 
 
 def _action_to(space, mask, op_id, target_id):

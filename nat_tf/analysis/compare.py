@@ -69,11 +69,11 @@ class Kept:
   holdout_examples: int
 
 
-def searched_proposals(transformer, genotype, policies, seed):
+def searched_proposals(editor, genotype, policies, seed):
   """[(method, [(source, genotype)])] of one seed's searches: NAT's proposals, and random
   search's, as many of them, drawn with the seed's own offset."""
-  nat = derive.proposals(policies, transformer, genotype, seed=seed)
-  return [(NAT, nat), (RANDOM, baselines.random_proposals(transformer, genotype, len(nat),
+  nat = derive.proposals(policies, editor, genotype, seed=seed)
+  return [(NAT, nat), (RANDOM, baselines.random_proposals(editor, genotype, len(nat),
                                                           seed + RANDOM_SEED_OFFSET))]
 
 
@@ -83,11 +83,11 @@ def kept_by_method(search, genotype, policies, seeds, rules=()):
   (the other Selection settings as bound), e.g. ('not_worse',)."""
   if not seeds:
     raise UsageError("--seeds is empty; give at least one seed, e.g. --seeds=0,1,2")
-  transformer = search.transformer
-  transformations.encode(genotype, transformer)  # a genotype the policy can't take fails first
-  fixed = [("input", genotype)] + baselines.heuristic_proposals(genotype, transformer.action_space)
+  editor = search.editor
+  transformations.encode(genotype, editor)  # a genotype the policy can't take fails first
+  fixed = [("input", genotype)] + baselines.heuristic_proposals(genotype, editor.action_space)
   searched = [(method, seed, group) for seed in seeds  # (method, seed, [(source, genotype)])
-              for method, group in searched_proposals(transformer, genotype, policies, seed)]
+              for method, group in searched_proposals(editor, genotype, policies, seed)]
   scorer = holdout.HoldoutScorer(search)
   candidates = derive.scored(scorer, fixed + [pair for _, _, group in searched for pair in group])
   original = candidates[0]

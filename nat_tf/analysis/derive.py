@@ -109,8 +109,8 @@ def versus_input(original, candidate):
   return paired.mcnemar(original.correct, candidate.correct)
 
 
-@gin.configurable(denylist=["policies", "transformer", "genotype"])
-def proposals(policies, transformer, genotype, samples=10, seed=0):
+@gin.configurable(denylist=["policies", "editor", "genotype"])
+def proposals(policies, editor, genotype, samples=10, seed=0):
   """[(source, genotype)]: the greedy policy's transformation and `samples` of the sampling
   policy's, drawn after tf.random.set_seed(seed) so a seed repeats them."""
   if samples < 0:
@@ -118,10 +118,10 @@ def proposals(policies, transformer, genotype, samples=10, seed=0):
                      "must be >= 0")
   greedy, sampling = policies
   tf.random.set_seed(seed)
-  named = [("greedy", transformations.transform(greedy, transformer, genotype)[0])]
+  named = [("greedy", transformations.transform(greedy, editor, genotype)[0])]
   if samples:
     named += [(f"sample {i + 1}", g) for i, g in
-              enumerate(transformations.transform(sampling, transformer, genotype, samples))]
+              enumerate(transformations.transform(sampling, editor, genotype, samples))]
   return named
 
 
@@ -243,8 +243,8 @@ def cost_comparison(before, after):
 
 def derive(search, genotype, policies):
   """Derivation of `genotype` by `policies` (greedy, sampling) with `search`'s supernet."""
-  transformations.encode(genotype, search.transformer)  # a genotype it can't take fails first
-  named = proposals(policies, search.transformer, genotype)
+  transformations.encode(genotype, search.editor)  # a genotype it can't take fails first
+  named = proposals(policies, search.editor, genotype)
   scorer = holdout.HoldoutScorer(search)
   original, *transformed = scored(scorer, [("input", genotype)] + named)
   dropped = tuple(c.source for c in transformed if costlier(genotype, c.genotype))
@@ -270,10 +270,10 @@ def dead_output_warnings(genotype):
 
 def run_policies(search, policy_dir=None):
   """(greedy, sampling): the run's own, or those exported to `policy_dir` (checked to
-  observe cells the way the run's transformer does)."""
+  observe cells the way the run's ArchitectureEditor does)."""
   if policy_dir is None:
     return search.agent.policy, search.agent.collect_policy
-  return export.load_policies(policy_dir, search.transformer)
+  return export.load_policies(policy_dir, search.editor)
 
 
 def write(derivation, output_dir, input_name="input"):

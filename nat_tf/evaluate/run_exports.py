@@ -20,7 +20,7 @@ def policy_from_run(run_dir, output_dir, checkpoint=None, bindings=()):
   """Greedy and sampling policy SavedModels of a search run; returns the checkpoint used."""
   atomic.check_replaceable(output_dir, _POLICY_FILES)
   search, path = runs.load(run_dir, bindings, checkpoint)
-  reload_check.export_policy_checked(search.agent, search.transformer, output_dir)
+  reload_check.export_policy_checked(search.agent, search.editor, output_dir)
   return path
 
 

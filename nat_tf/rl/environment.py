@@ -24,7 +24,7 @@ from nat_tf.rl import reward as reward_lib
 from nat_tf.space import cost as cost_lib
 
 
-class ArchitectureTransformer:
+class ArchitectureEditor:
   """Applies per-edge actions to architecture tensors and checks them against the rules."""
 
   def __init__(self, action_space, num_nodes):
@@ -84,20 +84,20 @@ class CellCost:
     return tf.reduce_sum(per_edge, axis=[-2, -1])
 
 
-@gin.configurable(denylist=["transformer", "score_fn", "cell_cost", "generator"])
+@gin.configurable(denylist=["editor", "score_fn", "cell_cost", "generator"])
 class TransformationEnvironment(tf_environment.TFEnvironment):
   """Batched one-step episodes: observe B inputs, act on every edge, get the reward."""
 
-  def __init__(self, transformer, score_fn, cell_cost, generator, batch_size=1,
+  def __init__(self, editor, score_fn, cell_cost, generator, batch_size=1,
                input_architecture=None, cost_weight=0.0):
     """`score_fn(images, labels, architectures [M,2,2,E]) -> accuracy [M]` (supernet);
     `input_architecture`: a fixed [2,2,E] input (derivation) or None for the
     reference's random inputs. Minibatches come from `use_minibatches`. The reward is
     `self.reward`, a reward.Reward of `cell_cost`'s metric and `cost_weight`."""
-    self.transformer = transformer
-    observe = transformer.observe
+    self.editor = editor
+    observe = editor.observe
     time_step_spec = ts.time_step_spec(observe.spec, tensor_spec.TensorSpec((), tf.float32))
-    super().__init__(time_step_spec, transformer.action_spec, batch_size)
+    super().__init__(time_step_spec, editor.action_spec, batch_size)
     self._score = score_fn
     self._minibatches = None
     self.cell_cost = cell_cost
@@ -125,15 +125,15 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
   def _draw_inputs(self):
     if self._fixed_input is not None:
       return tf.tile(self._fixed_input[None], [self.batch_size, 1, 1, 1])
-    op_list = self.transformer.action_space.op_list
-    return arch_lib.random(self._generator, self.batch_size, self.transformer.num_nodes, op_list)
+    op_list = self.editor.action_space.op_list
+    return arch_lib.random(self._generator, self.batch_size, self.editor.num_nodes, op_list)
 
   def _time_step(self):
     step_type = self._step_type.value()
     first = tf.equal(step_type, ts.StepType.FIRST)
     return ts.TimeStep(step_type, self._reward.value(),
                        tf.where(first, 1.0, 0.0),
-                       self.transformer.observe(self._architectures.value()))
+                       self.editor.observe(self._architectures.value()))
 
   def _current_time_step(self):
     return self._time_step()
@@ -150,8 +150,8 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
 
   def _transform(self, action):
     inputs = self._architectures.value()
-    with tf.control_dependencies([self.transformer.check(inputs, action)]):
-      outputs = self.transformer.apply(inputs, action)
+    with tf.control_dependencies([self.editor.check(inputs, action)]):
+      outputs = self.editor.apply(inputs, action)
     if self._minibatches is None:
       raise UsageError("TransformationEnvironment has no minibatches: call use_minibatches")
     images, labels = next(self._minibatches)

@@ -103,7 +103,7 @@ def _assert_every_edge_has_an_action(mask):
   return tf.debugging.assert_equal(
       tf.reduce_all(tf.reduce_any(mask, axis=-1)), True,
       message="the observation's action mask allows no action on some edge; every edge needs "
-              "at least one valid action (build the mask with the run's transformer)")
+              "at least one valid action (build the mask with the run's ArchitectureEditor)")
 
 
 @gin.configurable

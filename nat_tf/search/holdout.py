@@ -40,7 +40,7 @@ class HoldoutScorer:
 
   def correct(self, genotypes):
     """bool [len(genotypes), examples]: which held-out images each genotype gets right."""
-    return self.per_example(np.stack([transformations.encode(g, self.search.transformer)
+    return self.per_example(np.stack([transformations.encode(g, self.search.editor)
                                       for g in genotypes]))
 
   def accuracy(self, architectures):

@@ -74,8 +74,8 @@ class PolicyEvaluator:
     self.search = search
     self.op_list = search.action_space.op_list
     self.inputs = arch_lib.random(tf.random.Generator.from_seed(cells_seed), num_cells,
-                                  search.transformer.num_nodes, self.op_list)
-    self.time_step = ts.restart(search.transformer.observe(self.inputs), num_cells)
+                                  search.editor.num_nodes, self.op_list)
+    self.time_step = ts.restart(search.editor.observe(self.inputs), num_cells)
     self.holdout = holdout.HoldoutScorer(search, batch_size)
     skeleton = search.supernet.skeleton
     self._costs = {metric: environment.CellCost(self.op_list, skeleton, metric)
@@ -84,7 +84,7 @@ class PolicyEvaluator:
   def score(self, actions):
     """{name: PolicyScore} of {name: actions [N, 2, E] on the input cells}; inputs and
     all outputs are scored in one pass."""
-    outputs = {name: self.search.transformer.apply(self.inputs, a) for name, a in actions.items()}
+    outputs = {name: self.search.editor.apply(self.inputs, a) for name, a in actions.items()}
     accuracy = self.holdout.accuracy(tf.concat([self.inputs, *outputs.values()], axis=0))
     accuracy = accuracy.reshape(len(outputs) + 1, -1)
     return {name: self._policy_score(out, accuracy[0], acc)
@@ -113,8 +113,8 @@ class PolicyEvaluator:
     """{policy name: PolicyScore} for the policies of POLICIES, plus the number of
     the greedy policy's changes that the placement control found no edge for."""
     agent = self.search.agent
-    spec = ts.time_step_spec(self.search.transformer.observe.spec)
-    action_spec = self.search.transformer.action_spec
+    spec = ts.time_step_spec(self.search.editor.observe.spec)
+    action_spec = self.search.editor.action_spec
     policies = {
         "greedy": agent.policy, "sampling": agent.collect_policy,
         "uniform": control_policies.UniformValidPolicy(spec, action_spec),

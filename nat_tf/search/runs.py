@@ -6,7 +6,6 @@ Derivation, export and the baselines rebuild exactly the SearchSetup a run train
 work on finished and unfinished runs alike.
 """
 
-import json
 import os
 import time
 
@@ -16,7 +15,7 @@ from nat_tf import run_config
 from nat_tf import run_folder
 from nat_tf.errors import UsageError
 from nat_tf.search import policy_eval
-from nat_tf.search import setup as setup_lib
+from nat_tf.search import search_setup
 from nat_tf.search import train_eval
 from nat_tf.training import checkpoints
 
@@ -51,11 +50,8 @@ def train_unless_finished(root_dir, gin_files=(), bindings=()):
   """`train`, unless `root_dir` holds a run that finished: reports rerun on the runs they
   made without training again. Returns the training's wall time in seconds (0.0 if it
   had finished)."""
-  status = os.path.join(root_dir, checkpoints.STATUS_FILE)
-  if os.path.isfile(status):
-    with open(status, encoding="utf-8") as handle:
-      if json.load(handle)["finished"]:
-        return 0.0
+  if checkpoints.finished(root_dir):
+    return 0.0
   os.makedirs(root_dir, exist_ok=True)
   start = time.time()
   train(root_dir, gin_files, bindings)
@@ -69,7 +65,7 @@ def load(root_dir, bindings=(), checkpoint=None):
   `checkpoint` names a kept checkpoint ('ckpt-500' or its path); None: the latest.
   """
   run_config.read_config(root_dir, bindings)
-  search = setup_lib.SearchSetup()
+  search = search_setup.SearchSetup()
   checkpointer = checkpoints.Checkpointer(root_dir, search.state, **search.trackables())
   path = checkpointer.restore(for_inference=True, checkpoint=checkpoint)
   if path is None:

@@ -25,7 +25,7 @@ from nat_tf.errors import UsageError
 from nat_tf.errors import check_integer
 from nat_tf.report import diagram
 from nat_tf.search import policy_eval
-from nat_tf.search import setup as setup_lib
+from nat_tf.search import search_setup
 from nat_tf.search import transformations
 from nat_tf.space import catalogue
 from nat_tf.space import cost
@@ -69,8 +69,8 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
   if not 0 <= warmup_epochs <= epochs:
     raise UsageError(f"warmup_epochs={warmup_epochs} must be in 0..epochs={epochs}")
   target = catalogue.load(target_genotype)  # a bad file fails before the data is read
-  setup = setup_lib.SearchSetup()
-  transformations.encode(target, setup.transformer)  # fail now, not after training
+  setup = search_setup.SearchSetup()
+  transformations.encode(target, setup.editor)  # fail now, not after training
   chief = strategy_lib.is_chief(setup.strategy)
   checkpointer = checkpoints.Checkpointer(root_dir, setup.state, chief=chief,
                                           **setup.trackables())
@@ -95,7 +95,7 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
     if chief:
       atomic.write_json(os.path.join(root_dir, "policy_eval.json"), result["held_out"])
   if chief:
-    export.export_policy(setup.agent, setup.transformer, os.path.join(root_dir, "policy"))
+    export.export_policy(setup.agent, setup.editor, os.path.join(root_dir, "policy"))
   return result
 
 
@@ -112,7 +112,7 @@ def _check_counts(**counts):
 
 def report(setup, genotype, dataset):
   """The greedy policy's transformation of `genotype` and the cost before and after."""
-  transformed = transformations.transform(setup.agent.policy, setup.transformer, genotype)[0]
+  transformed = transformations.transform(setup.agent.policy, setup.editor, genotype)[0]
   costs = {name: cost.report(g, dataset) for name, g in (("before", genotype),
                                                           ("after", transformed))}
   return {"genotype": genotype, "transformed": transformed, "cost": costs}
@@ -185,7 +185,7 @@ class _TargetDrawing:
     self.drawn = None  # the transformed target last drawn in this process
 
   def __call__(self):
-    transformed = transformations.transform(self.setup.agent.policy, self.setup.transformer,
+    transformed = transformations.transform(self.setup.agent.policy, self.setup.editor,
                                             self.target)[0]
     if transformed == self.drawn:
       return

@@ -23,13 +23,13 @@ _FAMILY_HINTS = {"its loose ends": "a loose-end transformer (gin/quickstart_loos
                                             "gin/quickstart_natpp.gin; gin/darts.gin on CIFAR-10)"}
 
 
-def encode(genotype, transformer):
+def encode(genotype, editor):
   """The [2, 2, E] architecture of `genotype`, or a UsageError if the policy can't take it."""
-  if genotype.num_nodes != transformer.num_nodes:
+  if genotype.num_nodes != editor.num_nodes:
     raise UsageError(f"the genotype has {genotype.num_nodes} intermediate nodes per cell but the "
-                     f"policy was trained on {transformer.num_nodes}; train a transformer with "
+                     f"policy was trained on {editor.num_nodes}; train a transformer with "
                      f"Supernet.num_nodes = {genotype.num_nodes} (e.g. gin/enas.gin for 5)")
-  op_list = transformer.action_space.op_list
+  op_list = editor.action_space.op_list
   _check_output_rule(genotype, ops.outputs_loose_ends(op_list), op_list.name)
   return arch_lib.from_genotype(genotype, op_list)
 
@@ -55,15 +55,15 @@ def _check_output_rule(genotype, loose_ends, op_list_name):
                      f"({list(rules[rule])} here); {fix}")
 
 
-def actions(policy, transformer, architectures):
+def actions(policy, editor, architectures):
   """The policy's actions [M, 2, E] (numpy) for M architectures [M, 2, 2, E]."""
-  observation = transformer.observe(tf.constant(architectures, tf.int32))
+  observation = editor.observe(tf.constant(architectures, tf.int32))
   return policy.action(ts.restart(observation, len(architectures))).action.numpy()
 
 
-def transform(policy, transformer, genotype, samples=1):
+def transform(policy, editor, genotype, samples=1):
   """`samples` transformed versions of `genotype` by `policy` (greedy: all equal)."""
-  encoded = encode(genotype, transformer)
-  chosen = actions(policy, transformer, np.repeat(encoded[None], samples, axis=0))
-  space = transformer.action_space
+  encoded = encode(genotype, editor)
+  chosen = actions(policy, editor, np.repeat(encoded[None], samples, axis=0))
+  space = editor.action_space
   return [space.apply_genotype(genotype, a[0], a[1]) for a in chosen]

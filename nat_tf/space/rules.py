@@ -3,7 +3,7 @@
 NAT: a computational op may stay, become a skip connection or be removed; skip and
 null may swap. NAT++ (TPAMI): the two-level table of the NATv2 code, type
 conv -> sep_conv -> dil_conv -> pooling and kernel 5x5 -> 3x3 -> 1x1.
-These are the rules of the papers; `transform.py` further removes any
+These are the rules of the papers; `action_spaces.py` further removes any
 transition that would make an edge more expensive (e.g. a pooling edge of stride
 two becoming a factorized-reduce skip), so that no valid action adds cost.
 """

@@ -15,6 +15,7 @@ with a warning naming the damaged files.
 """
 
 import glob
+import json
 import os
 import time
 
@@ -27,6 +28,16 @@ from nat_tf import run_folder
 from nat_tf.errors import UsageError
 
 STATUS_FILE = "status.json"
+
+
+def finished(root_dir):
+  """Whether `root_dir`'s status.json says its run trained to the end (False where the run
+  has not saved yet): a caller that only needs the run's results skips training it again."""
+  path = os.path.join(root_dir, STATUS_FILE)
+  if not os.path.isfile(path):
+    return False
+  with open(path, encoding="utf-8") as handle:
+    return bool(json.load(handle)["finished"])
 
 
 def find(manager, checkpoint=None):

@@ -1,16 +1,16 @@
-"""Transition rules, action masks and applying actions (nat_tf.space.transform)."""
+"""Transition rules, action masks and applying actions (nat_tf.space.action_spaces)."""
 
 import numpy as np
 import pytest
 
 from nat_tf.errors import UsageError
+from nat_tf.space import action_spaces
 from nat_tf.space import catalogue
 from nat_tf.space import cost
 from nat_tf.space import macro
 from nat_tf.space import ops
 from nat_tf.space import rules
 from nat_tf.space import sampling
-from nat_tf.space import transform
 
 SPACES = [("nat", "fully_concat"), ("nat", "loose_end"), ("natpp", "natpp")]
 
@@ -22,7 +22,7 @@ def _random_valid_actions(rng, masks):
 @pytest.mark.parametrize("kind, op_list", SPACES)
 def test_no_valid_action_adds_cost(kind, op_list):
   """2,000 random cells x random valid actions: never more params or madds, at several widths."""
-  space = transform.action_space(kind, op_list)
+  space = action_spaces.action_space(kind, op_list)
   rng = np.random.default_rng(0)
   skeletons = [macro.cifar(channels, 5, (4, 4)) for channels in (4, 16, 36)]
   changed = 0
@@ -50,7 +50,7 @@ def _with_nulls(rng, cell):
 
 
 def test_nat_masks_follow_the_paper_rule_on_stride_one_edges():
-  space = transform.action_space("nat", "fully_concat")
+  space = action_spaces.action_space("nat", "fully_concat")
   keep, skip, null = (rules.NAT_ACTIONS.index(a) for a in ("keep", "skip", "null"))
   for op_id, op in enumerate(space.op_list):
     valid = space.valid[0, op_id]
@@ -62,7 +62,7 @@ def test_nat_masks_follow_the_paper_rule_on_stride_one_edges():
 
 def test_stride_two_edges_never_gain_a_factorized_reduce():
   """A pooling or null edge of a reduction cell may not become a (costly) skip."""
-  space = transform.action_space("nat", "fully_concat")
+  space = action_spaces.action_space("nat", "fully_concat")
   skip = rules.NAT_ACTIONS.index("skip")
   for op in ("max_pool_3x3", "avg_pool_3x3", "null"):
     assert not space.valid[1, space.op_list.index(op), skip]
@@ -71,7 +71,7 @@ def test_stride_two_edges_never_gain_a_factorized_reduce():
 
 
 def test_natpp_masks_are_within_the_published_table():
-  space = transform.action_space("natpp", "natpp")
+  space = action_spaces.action_space("natpp", "natpp")
   for op_id, op in enumerate(space.op_list):
     allowed = {space.op_list[a] for a in np.flatnonzero(space.valid[0, op_id])}
     assert allowed <= set(rules.NATPP_TRANSITIONS[op])
@@ -83,24 +83,24 @@ def test_natpp_masks_are_within_the_published_table():
 
 def test_keep_actions_are_identity_and_valid_on_every_edge():
   for kind, op_list in SPACES:
-    space = transform.action_space(kind, op_list)
+    space = action_spaces.action_space(kind, op_list)
     for op_id, action in enumerate(space.keep_actions):
       assert space.result[op_id, action] == op_id and space.valid[:, op_id, action].all()
 
 
 def test_invalid_action_raises_naming_the_edge():
-  space = transform.action_space("nat", "fully_concat")
+  space = action_spaces.action_space("nat", "fully_concat")
   darts = catalogue.get("DARTS")
   actions = np.zeros(8, int)
   actions[5] = rules.NAT_ACTIONS.index("keep")  # edge 5 is a skip: keep is masked
-  with pytest.raises(transform.InvalidActionError, match=r"normal cell, edge 5 .*'keep'"):
+  with pytest.raises(action_spaces.InvalidActionError, match=r"normal cell, edge 5 .*'keep'"):
     space.apply(darts.normal, actions, reduction=False)
-  with pytest.raises(transform.InvalidActionError, match="one action per edge"):
+  with pytest.raises(action_spaces.InvalidActionError, match="one action per edge"):
     space.apply(darts.normal, actions[:3], reduction=False)
 
 
 def test_nat_actions_transform_darts_as_named():
-  space = transform.action_space("nat", "fully_concat")
+  space = action_spaces.action_space("nat", "fully_concat")
   darts = catalogue.get("DARTS")
   keep, skip, null = 0, 1, 2
   actions = [keep, skip, null, keep, keep, null, skip, keep]
@@ -112,13 +112,13 @@ def test_nat_actions_transform_darts_as_named():
 
 def test_unknown_action_space_is_named():
   with pytest.raises(ValueError, match="unknown action space 'natp'.*did you mean"):
-    transform.ActionSpace("natp", "natpp")
+    action_spaces.ActionSpace("natp", "natpp")
   with pytest.raises(ValueError, match="unknown op list"):
-    transform.ActionSpace("nat", "darts")
+    action_spaces.ActionSpace("nat", "darts")
 
 
 def test_op_outside_the_vocabulary_is_rejected():
-  space = transform.action_space("nat", "fully_concat")
+  space = action_spaces.action_space("nat", "fully_concat")
   naonet = catalogue.get("NAONet")
   with pytest.raises(UsageError, match="not in the fully_concat"):
     space.edge_masks(naonet.normal, False)

@@ -18,7 +18,7 @@ from nat_tf.rl import agent as agent_lib
 from nat_tf.rl import environment
 from nat_tf.search import policy_trainer
 from nat_tf.search import supernet_steps
-from nat_tf.space import transform
+from nat_tf.space import action_spaces
 from nat_tf.training import position
 from nat_tf.training import strategy as strategy_lib
 
@@ -45,7 +45,7 @@ class SearchSetup:
     self.batch_size = batch_size
     self.info = datasets.info(dataset)
     self.splits = splits.search_splits(dataset, data_dir=data_dir, seed=seed)
-    self.action_space = transform.action_space(action_space, op_list)
+    self.action_space = action_spaces.action_space(action_space, op_list)
     # Plain variables, outside the strategy: architectures are drawn once for all replicas.
     self.weights_generator = tf.random.Generator.from_seed(seed)
     self.inputs_generator = tf.random.Generator.from_seed(seed + 1)
@@ -56,15 +56,15 @@ class SearchSetup:
     self.weight_trainer = supernet_steps.WeightTrainer(self.supernet, self.strategy,
                                                        self.weights_generator, batch_size)
     self.scorer = supernet_steps.Scorer(self.supernet, self.strategy, batch_size)
-    self.transformer = environment.ArchitectureTransformer(self.action_space, num_nodes)
+    self.editor = environment.ArchitectureEditor(self.action_space, num_nodes)
     cell_cost = environment.CellCost(self.action_space.op_list, self.supernet.skeleton,
                                      cost_metric)
     self.environment = environment.TransformationEnvironment(
-        self.transformer, self.scorer, cell_cost, self.inputs_generator,
+        self.editor, self.scorer, cell_cost, self.inputs_generator,
         batch_size=archs_per_step)
     self.state = position.SearchState()
     self.agent, self.baseline = agent_lib.make_agent(
-        ts.time_step_spec(self.transformer.observe.spec), self.transformer.action_spec,
+        ts.time_step_spec(self.editor.observe.spec), self.editor.action_spec,
         len(self.action_space.op_list), num_nodes)
     self.policy_trainer = policy_trainer.PolicyTrainer(self.environment, self.agent,
                                                        self.baseline)
