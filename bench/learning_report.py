@@ -27,9 +27,9 @@ from nat_tf.search import runs
 
 VARIANTS = {
     "quickstart": [],
-    "cost_weight_0": ["TransformationEnvironment.cost_weight = 0.0"],
-    "cost_weight_0.1": ["TransformationEnvironment.cost_weight = 0.1"],
-    "cost_weight_0.2": ["TransformationEnvironment.cost_weight = 0.2"],
+    "cost_weight_0": ["SearchSetup.cost_weight = 0.0"],
+    "cost_weight_0.1": ["SearchSetup.cost_weight = 0.1"],
+    "cost_weight_0.2": ["SearchSetup.cost_weight = 0.2"],
     "adjacency_reference": ["CellEncoder.adjacency = 'reference'"],
     "adjacency_gcn": ["CellEncoder.adjacency = 'gcn'"],
     "baseline_value_network": ["make_agent.baseline = 'value_network'"],

@@ -19,6 +19,7 @@ from nat_tf.nn import architecture as arch_lib
 from nat_tf.nn import supernet as supernet_lib
 from nat_tf.rl import agent as agent_lib
 from nat_tf.rl import environment
+from nat_tf.rl import reward
 from nat_tf.search import policy_trainer
 from nat_tf.search import supernet_steps
 from nat_tf.space import action_spaces
@@ -47,7 +48,7 @@ class Workload:
     self.environment = environment.TransformationEnvironment(
         self.editor, self.scorer,
         environment.CellCost(space.op_list, self.supernet.skeleton),
-        tf.random.Generator.from_seed(INPUTS_SEED), batch_size=1)
+        tf.random.Generator.from_seed(INPUTS_SEED), reward.Reward(), batch_size=1)
     self.agent, baseline = agent_lib.make_agent(
         ts.time_step_spec(self.editor.observe.spec), self.editor.action_spec,
         len(space.op_list), num_nodes)

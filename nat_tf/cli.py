@@ -55,7 +55,7 @@ def parse_gin():
     gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_bindings)
   except (ValueError, SyntaxError, KeyError, TypeError, ImportError,
           tokenize.TokenError) as error:
-    fail(f"bad gin configuration: {_one_line(error)}")
+    fail(f"bad gin configuration: {_one_line(error)}{run_config.renamed_hint(str(error))}")
 
 
 def required(name):

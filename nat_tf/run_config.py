@@ -6,6 +6,7 @@ rather than in nat_tf.cli, which only bin/ imports.
 """
 
 import os
+import re
 
 import gin
 
@@ -14,6 +15,27 @@ from nat_tf.errors import UsageError
 
 OPERATIVE_CONFIG = "operative_config.gin"
 CONFIG = "config.gin"
+
+# Parameters renamed after runs were saved with them, old name: new name. A run folder's
+# config.gin is read with the new names; a gin file or binding that uses an old one fails
+# and the error names the new one (`renamed_hint`).
+RENAMED = {"TransformationEnvironment.cost_weight": "SearchSetup.cost_weight"}
+
+
+def with_current_names(text):
+  """Gin config `text` with every binding of a RENAMED parameter under its new name."""
+  for old, new in RENAMED.items():
+    text = re.sub(rf"^(\s*){re.escape(old)}(\s*=)", rf"\g<1>{new}\g<2>", text, flags=re.M)
+  return text
+
+
+def renamed_hint(message):
+  """'; X is now Y' if gin's error `message` is about the old name X of a parameter, else ''."""
+  for old, new in RENAMED.items():
+    configurable, parameter = old.rsplit(".", 1)
+    if f"'{configurable}'" in message and f"'{parameter}'" in message:
+      return f"; {old} is now {new}"
+  return ""
 
 
 def add_search_paths(gin_files):
@@ -38,19 +60,22 @@ def changed_bindings(folder):
   resume with other bindings changes."""
   path = os.path.join(folder, CONFIG)
   with open(path, encoding="utf-8") as handle:
-    saved = set(_binding_lines(handle.read()))
+    saved = set(_binding_lines(with_current_names(handle.read())))
   return [line for line in _binding_lines(gin.config_str()) if line not in saved]
 
 
 def read_config(folder, bindings=(), kind="search run", program="bin/train"):
   """Apply the config.gin that `write_config` saved in `folder`, then `bindings` over it
-  (e.g. a moved data_dir), to rebuild what the run built."""
+  (e.g. a moved data_dir), to rebuild what the run built; a RENAMED parameter saved under
+  its old name is read under its new one."""
   config = os.path.join(folder, CONFIG)
   if not os.path.isfile(config):
     raise UsageError(f"{folder!r} is not a {kind}: {CONFIG} is missing ({program} writes it "
                      "when a run starts)")
+  with open(config, encoding="utf-8") as handle:
+    saved = with_current_names(handle.read())
   with gin.unlock_config():
-    gin.parse_config_files_and_bindings([config], list(bindings))
+    gin.parse_config_files_and_bindings([], [saved, *bindings])
 
 
 def write_operative_config(folder):

@@ -11,6 +11,7 @@ from nat_tf.data import pipeline
 from nat_tf.nn import architecture as arch_lib
 from nat_tf.rl import control_policies
 from nat_tf.rl import environment
+from nat_tf.rl import reward
 from nat_tf.space import catalogue
 from nat_tf.space import cost
 from nat_tf.space import genotype_format
@@ -33,8 +34,8 @@ def _environment(search, batch_size=4, cost_weight=0.0, fixed=None):
   env = environment.TransformationEnvironment(
       search.editor, search.scorer,
       environment.CellCost(search.action_space.op_list, search.supernet.skeleton),
-      tf.random.Generator.from_seed(11), batch_size=batch_size, input_architecture=fixed,
-      cost_weight=cost_weight)
+      tf.random.Generator.from_seed(11), reward.Reward("madds", cost_weight),
+      batch_size=batch_size, input_architecture=fixed)
   batches = _Batches(search)
   env.use_minibatches(batches)
   return env, batches

@@ -68,6 +68,18 @@ def test_a_finished_run_is_not_trained_again_and_an_unsaved_one_is_not_finished(
   assert not checkpoints.finished(run_copy)
 
 
+def test_a_run_saved_with_a_renamed_parameter_reopens_with_its_value(run_copy):
+  config = run_copy / "config.gin"
+  saved = config.read_text()
+  assert "cost_weight" not in saved  # the tiny run binds no weight: 0.0
+  config.write_text(saved + "\nTransformationEnvironment.cost_weight = 0.35\n")
+  try:
+    search, _ = runs.load(str(run_copy))
+    assert search.environment.reward.cost_weight == 0.35
+  finally:
+    gin.clear_config()
+
+
 def test_a_resume_with_a_structure_changing_binding_keeps_the_run_usable(
     run_copy, digits_data_dir, tmp_path):
   config = (run_copy / "config.gin").read_text()
@@ -183,15 +195,12 @@ def test_the_lock_of_a_dead_process_is_taken_over(tmp_path):
     assert _holder_pid(folder) == os.getpid()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_saves_the_steps_taken_and_says_how_to_resume(signum, digits_data_dir,
-                                                                tmp_path):
-  root = tmp_path / "run"
-  process = subprocess.Popen(TRAIN + _bindings(digits_data_dir, "train_eval.epochs = 20")
-                             + [f"--root_dir={root}"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _interrupted(args, root, signum):
+  """Start the program `args` on `root`, send `signum` once its first checkpoint is saved,
+  check the one `interrupted:` line of its exit, and return its status.json."""
+  process = subprocess.Popen(args + [f"--root_dir={root}"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
   try:
-    # The first epoch's checkpoint (21 steps); the signal lands in the second epoch.
     assert _wait_for(lambda: (root / "status.json").exists())
     time.sleep(1.0)
     process.send_signal(signum)
@@ -205,7 +214,28 @@ def test_a_signal_saves_the_steps_taken_and_says_how_to_resume(signum, digits_da
   assert "run the same command again (same --root_dir) to resume" in lines[0]
   status = json.loads((root / "status.json").read_text())
   assert f"saved as {status['checkpoint']}" in lines[0]
+  return status
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_saves_the_steps_taken_and_says_how_to_resume(signum, digits_data_dir,
+                                                                tmp_path):
+  # The first epoch's checkpoint (21 steps); the signal lands in the second epoch.
+  status = _interrupted(TRAIN + _bindings(digits_data_dir, "train_eval.epochs = 20"),
+                        tmp_path / "run", signum)
   assert status["weight_steps"] + status["policy_steps"] > 21 and not status["finished"]
+
+
+def test_a_signal_stops_train_final_after_saving_its_steps(digits_data_dir, tmp_path):
+  # Epochs of 3 steps, a checkpoint every 2 steps and at epoch ends: the signal comes after
+  # the first checkpoint, mid-run.
+  bindings = ["train_final.epochs = 300", "train_final.steps_per_epoch = 3",
+              "build_network.layers = 3", "train_final.checkpoint_every = 2",
+              f"train_final.data_dir = '{digits_data_dir}'"]
+  args = [sys.executable, "bin/train_final", "--gin_file=gin/train_final_digits.gin",
+          "--genotype=DARTS_V2", *[f"--gin_bindings={b}" for b in bindings]]
+  status = _interrupted(args, tmp_path / "run", signal.SIGINT)
+  assert status["checkpoint"] == f"ckpt-{status['steps']}" and status["steps"] >= 2
 
 
 # Read-only folders. Root writes into any folder whatever its mode, so as root the probes

@@ -212,8 +212,11 @@ def test_repeated_non_finite_steps_stop_with_a_clear_error(digits_data_dir, tmp_
     (["--gin_file=gin/quickstart.gin", "--gin_bindings=Supernet.channels = 'wide'"],
      "bad gin configuration: "),
     (["--gin_file=gin/quickstart.gin",
-      "--gin_bindings=TransformationEnvironment.cost_weight = 1e999"],
-     "TransformationEnvironment.cost_weight=inf must be a finite number"),
+      "--gin_bindings=SearchSetup.cost_weight = 1e999"],
+     "SearchSetup.cost_weight=inf must be a finite number"),
+    (["--gin_file=gin/quickstart.gin",
+      "--gin_bindings=TransformationEnvironment.cost_weight = 0.1"],
+     "TransformationEnvironment.cost_weight is now SearchSetup.cost_weight"),
     (["--gin_file=gin/quickstart.gin",
       "--gin_bindings=train_eval.target_genotype = '{bad_bytes}'"],
      "not UTF-8 text (byte 9"),
@@ -221,7 +224,7 @@ def test_repeated_non_finite_steps_stop_with_a_clear_error(digits_data_dir, tmp_
      "is a file; give a folder"),
 ], ids=["unknown_parameter", "no_data", "node_count", "action_space", "gin_token_error",
         "batch_size_0", "batch_size_type", "checkpoint_every_0", "channels_type",
-        "cost_weight_inf", "genotype_bytes", "data_dir_file"])
+        "cost_weight_inf", "cost_weight_old_name", "genotype_bytes", "data_dir_file"])
 def test_bad_configuration_exits_2_with_one_line(args, message, digits_data_dir, tmp_path):
   (tmp_path / "bad_bytes.txt").write_bytes(b"Genotype(\xff)")
   (tmp_path / "a_file").write_text("not a folder")

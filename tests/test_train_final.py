@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 
 import gin
@@ -80,6 +81,24 @@ def test_repeated_non_finite_steps_stop_with_the_error_a_search_stops_with(tmp_p
       train_final.train_final(str(tmp_path), DARTS)
   finally:
     gin.clear_config()
+
+
+@pytest.mark.parametrize("binding, message", [
+    ("train_final.checkpoint_every = 0", "train_final.checkpoint_every=0 must be an integer >= 1"),
+    ("train_final.log_every = 2.5", "train_final.log_every=2.5 must be an integer >= 1"),
+    ("train_final.epochs = -1", "train_final.epochs=-1 must be an integer >= 0"),
+    ("train_final.steps_per_epoch = 0", "train_final.steps_per_epoch=0 must be an integer >= 1"),
+    ("train_final.batch_size = '96'", "train_final.batch_size='96' must be an integer >= 1"),
+])
+def test_a_bad_count_or_interval_is_one_error_before_anything_is_written(binding, message,
+                                                                         tmp_path):
+  gin.parse_config_files_and_bindings(["gin/train_final_digits.gin"], FINAL_RUN + [binding])
+  try:
+    with pytest.raises(UsageError, match=re.escape(message)):
+      train_final.train_final(str(tmp_path), DARTS)
+  finally:
+    gin.clear_config()
+  assert not os.listdir(tmp_path)
 
 
 @pytest.mark.parametrize("name, values", [

@@ -7,7 +7,8 @@ a global norm, the learning rate cosine-annealed and drop path raised linearly
 once per epoch (as the DARTS and NAT evaluation scripts do), cutout and label
 smoothing as the dataset's protocol says, auxiliary loss weighted in. The steps run
 in training/step_loop, as the search's do: one phase per epoch, with its progress
-lines, summaries, checkpoints and stop on repeated non-finite steps.
+lines, summaries, checkpoints, stop on repeated non-finite steps and clean stop on
+SIGINT or SIGTERM (the steps since the last checkpoint saved, one line on how to resume).
 
 A run folder holds config.gin, run.json (the genotype and dataset trained; a
 resumed run must ask for the same), checkpoints (position = epoch and step in it;
@@ -145,6 +146,12 @@ def train_final(root_dir, genotype, dataset="cifar10", data_dir=None, epochs=600
   steps_per_epoch: cap on the steps of an epoch (None: the whole training split);
   for smoke tests and quick looks, not for results.
   """
+  capped = {} if steps_per_epoch is None else {"steps_per_epoch": steps_per_epoch}
+  step_loop.check_counts(
+      "train_final", dict(epochs=epochs, seed=seed),
+      dict(batch_size=batch_size, eval_batch_size=eval_batch_size,
+           checkpoint_every=checkpoint_every, summary_every=summary_every, log_every=log_every,
+           max_nonfinite=max_nonfinite, **capped))
   _pin_run(root_dir, genotype, dataset)
   info = datasets.info(dataset)
   strategy = strategy_lib.make_strategy()
@@ -183,7 +190,7 @@ def train_final(root_dir, genotype, dataset="cifar10", data_dir=None, epochs=600
 def _steps_per_epoch(train, dataset, batch_size, cap):
   """The steps of an epoch: the training split's whole batches, at most `cap` (if given)."""
   steps = int(train.cardinality()) // batch_size
-  if cap:
+  if cap is not None:
     steps = min(steps, cap)
   if steps < 1:
     raise UsageError(f"train_final.batch_size={batch_size} is larger than the {dataset} training "

@@ -17,10 +17,8 @@ from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
 from nat_tf.errors import UsageError
-from nat_tf.errors import check_finite
 from nat_tf.nn import architecture as arch_lib
 from nat_tf.rl import observation as observation_lib
-from nat_tf.rl import reward as reward_lib
 from nat_tf.space import cost as cost_lib
 
 
@@ -84,16 +82,19 @@ class CellCost:
     return tf.reduce_sum(per_edge, axis=[-2, -1])
 
 
-@gin.configurable(denylist=["editor", "score_fn", "cell_cost", "generator"])
+@gin.configurable(denylist=["editor", "score_fn", "cell_cost", "generator", "reward"])
 class TransformationEnvironment(tf_environment.TFEnvironment):
   """Batched one-step episodes: observe B inputs, act on every edge, get the reward."""
 
-  def __init__(self, editor, score_fn, cell_cost, generator, batch_size=1,
-               input_architecture=None, cost_weight=0.0):
+  def __init__(self, editor, score_fn, cell_cost, generator, reward, batch_size=1,
+               input_architecture=None):
     """`score_fn(images, labels, architectures [M,2,2,E]) -> accuracy [M]` (supernet);
+    `reward`: a reward.Reward whose cost metric is `cell_cost`'s, kept as `self.reward`;
     `input_architecture`: a fixed [2,2,E] input (derivation) or None for the
-    reference's random inputs. Minibatches come from `use_minibatches`. The reward is
-    `self.reward`, a reward.Reward of `cell_cost`'s metric and `cost_weight`."""
+    reference's random inputs. Minibatches come from `use_minibatches`."""
+    if reward.cost_metric != cell_cost.metric:
+      raise ValueError(f"the reward weighs {reward.cost_metric!r} but the cell cost counts "
+                       f"{cell_cost.metric!r}")
     self.editor = editor
     observe = editor.observe
     time_step_spec = ts.time_step_spec(observe.spec, tensor_spec.TensorSpec((), tf.float32))
@@ -104,8 +105,7 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
     self._generator = generator
     self._fixed_input = (None if input_architecture is None
                          else tf.constant(input_architecture, tf.int32))
-    self.reward = reward_lib.Reward(
-        cell_cost.metric, check_finite("TransformationEnvironment.cost_weight", cost_weight))
+    self.reward = reward
     shape = (batch_size, 2, 2, observe.edges)
     self._architectures = tf.Variable(tf.zeros(shape, tf.int32), trainable=False)
     self._step_type = tf.Variable(tf.fill([batch_size], ts.StepType.LAST), trainable=False)

@@ -9,8 +9,10 @@ objective. The environment scores its minibatch with the Reward it was built wit
 the held-out evaluation (`search/policy_eval`) scores the held-out split with the same
 object, so the two cannot weigh or measure cost differently.
 
-The knobs stay where a user binds them: the metric is `SearchSetup.cost_metric` and the
-weight `TransformationEnvironment.cost_weight`.
+Both knobs are on the signature a user configures a search with:
+`SearchSetup.cost_metric` and `SearchSetup.cost_weight` (the weight was
+`TransformationEnvironment.cost_weight` before; run folders saved with that name still
+read, nat_tf.run_config).
 """
 
 import dataclasses

@@ -12,10 +12,12 @@ from tf_agents.trajectories import time_step as ts
 from nat_tf.data import datasets
 from nat_tf.data import pipeline
 from nat_tf.data import splits
+from nat_tf.errors import check_finite
 from nat_tf.errors import check_integer
 from nat_tf.nn import supernet as supernet_lib
 from nat_tf.rl import agent as agent_lib
 from nat_tf.rl import environment
+from nat_tf.rl import reward as reward_lib
 from nat_tf.search import policy_trainer
 from nat_tf.search import supernet_steps
 from nat_tf.space import action_spaces
@@ -27,12 +29,14 @@ from nat_tf.training import strategy as strategy_lib
 class SearchSetup:
   """The trainable parts of a search and their data; `trackables` is what a checkpoint holds.
 
-  `cost_metric` ('madds' or 'params') is the reward's cost (rl/reward.Reward); its weight
-  is TransformationEnvironment.cost_weight.
+  `cost_metric` ('madds' or 'params') and `cost_weight` are the reward's
+  (rl/reward.Reward): the accuracy change minus `cost_weight` times the relative change of
+  the cells' op cost in `cost_metric`; 0 is the paper's objective.
   """
 
   def __init__(self, dataset="cifar10", data_dir=None, op_list="fully_concat", action_space="nat",
-               batch_size=64, archs_per_step=1, seed=1234, cost_metric="madds"):
+               batch_size=64, archs_per_step=1, seed=1234, cost_metric="madds",
+               cost_weight=0.0):
     for name, value, minimum in (("batch_size", batch_size, 1),
                                  ("archs_per_step", archs_per_step, 1), ("seed", seed, 0)):
       check_integer(f"SearchSetup.{name}", value, minimum)
@@ -59,8 +63,9 @@ class SearchSetup:
     self.editor = environment.ArchitectureEditor(self.action_space, num_nodes)
     cell_cost = environment.CellCost(self.action_space.op_list, self.supernet.skeleton,
                                      cost_metric)
+    reward = reward_lib.Reward(cost_metric, check_finite("SearchSetup.cost_weight", cost_weight))
     self.environment = environment.TransformationEnvironment(
-        self.editor, self.scorer, cell_cost, self.inputs_generator,
+        self.editor, self.scorer, cell_cost, self.inputs_generator, reward,
         batch_size=archs_per_step)
     self.state = position.SearchState()
     self.agent, self.baseline = agent_lib.make_agent(

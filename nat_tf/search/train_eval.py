@@ -20,9 +20,7 @@ import tensorflow as tf
 
 from nat_tf import atomic
 from nat_tf import export
-from nat_tf import interrupts
 from nat_tf.errors import UsageError
-from nat_tf.errors import check_integer
 from nat_tf.report import diagram
 from nat_tf.search import policy_eval
 from nat_tf.search import search_setup
@@ -63,9 +61,11 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
   The run's config.gin is written once its checkpoint is restored (checkpoints.resume),
   so a resume whose bindings do not fit leaves it as it was.
   """
-  _check_counts(epochs=epochs, warmup_epochs=warmup_epochs, checkpoint_every=checkpoint_every,
-                summary_every=summary_every, policy_summary_every=policy_summary_every,
-                log_every=log_every, max_nonfinite=max_nonfinite, evaluate_cells=evaluate_cells)
+  step_loop.check_counts(
+      "train_eval", dict(epochs=epochs, warmup_epochs=warmup_epochs, evaluate_cells=evaluate_cells),
+      dict(checkpoint_every=checkpoint_every, summary_every=summary_every,
+           policy_summary_every=policy_summary_every, log_every=log_every,
+           max_nonfinite=max_nonfinite))
   if not 0 <= warmup_epochs <= epochs:
     raise UsageError(f"warmup_epochs={warmup_epochs} must be in 0..epochs={epochs}")
   target = catalogue.load(target_genotype)  # a bad file fails before the data is read
@@ -83,10 +83,12 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
                             policy_summary_every),
       epochs, log_every=log_every, checkpoint_every=checkpoint_every,
       max_nonfinite=max_nonfinite, on_save=_TargetDrawing(setup, target))
-  with writer.as_default(), interrupts.deferred():
-    loop.run()
+  def finish():
     setup.state.finished.assign(True)
     loop.save(last=True)
+
+  with writer.as_default():
+    loop.run(finish)
   result = report(setup, target, report_dataset)
   if evaluate_cells:
     scores, _ = policy_eval.PolicyEvaluator(setup, num_cells=evaluate_cells).evaluate()
@@ -97,17 +99,6 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
   if chief:
     export.export_policy(setup.agent, setup.editor, os.path.join(root_dir, "policy"))
   return result
-
-
-_MINIMUM_COUNTS = {"epochs": 0, "warmup_epochs": 0, "checkpoint_every": 1, "summary_every": 1,
-                   "policy_summary_every": 1, "log_every": 1, "max_nonfinite": 1,
-                   "evaluate_cells": 0}
-
-
-def _check_counts(**counts):
-  """Step counts and intervals must be integers (an interval of 0 would divide by zero)."""
-  for name, value in counts.items():
-    check_integer(f"train_eval.{name}", value, _MINIMUM_COUNTS[name])
 
 
 def report(setup, genotype, dataset):

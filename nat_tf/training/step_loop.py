@@ -15,8 +15,9 @@ alike:
 - stops with NonFiniteError after `max_nonfinite` consecutive non-finite steps (the
   trainers skip them, so the weights are those of the last good step), naming the
   step, the phase and the learning rate to lower;
-- after a signal deferred by nat_tf.interrupts, saves the steps taken since the last
-  checkpoint and stops with errors.Interrupted saying how to resume.
+- defers SIGINT and SIGTERM while it runs (nat_tf.interrupts) and after one saves the
+  steps taken since the last checkpoint and stops with errors.Interrupted saying how to
+  resume: a stop never lands in the middle of a step or a save.
 
 A loop of one phase names no phase in its log lines and speed summary: there is only
 one kind of step to tell apart.
@@ -33,6 +34,7 @@ from nat_tf import interrupts
 from nat_tf import progress as progress_lib
 from nat_tf.errors import Interrupted
 from nat_tf.errors import NonFiniteError
+from nat_tf.errors import check_integer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +60,16 @@ class Phase:
   first_epoch: int = 0
 
 
+def check_counts(configurable, counts, intervals):
+  """What a run's configurable (`train_eval`, `train_final`) gives the loop, checked before
+  anything is built: `counts` (name: value, e.g. epochs) must be integers >= 0 and
+  `intervals` (e.g. checkpoint_every, a batch size) integers >= 1, as an interval of 0
+  would divide by zero; the error names the binding."""
+  for values, minimum in ((counts, 0), (intervals, 1)):
+    for name, value in values.items():
+      check_integer(f"{configurable}.{name}", value, minimum)
+
+
 def shown(metrics, keys):
   """'key=value ...' of `metrics`' `keys`, four decimals: a Phase's `describe`."""
   return " ".join(f"{key}={float(metrics[key]):.4f}" for key in keys)
@@ -81,8 +93,15 @@ class StepLoop:
     self.nonfinite = 0  # consecutive non-finite steps, over phase ends
     self.saved_steps = self.state.total_steps  # restored, or 0 for a new run
 
-  def run(self):
-    """Every epoch's phases from the state's position on; a checkpoint at each epoch's end."""
+  def run(self, finish=None):
+    """Every epoch's phases from the state's position on, a checkpoint at each epoch's end;
+    then `finish()` (e.g. marking the run finished and saving), still deferring signals."""
+    with interrupts.deferred():
+      self._epochs()
+      if finish:
+        finish()
+
+  def _epochs(self):
     state = self.state
     while state.position()[0] < self.epochs:
       epoch, first, _ = state.position()
