@@ -69,7 +69,6 @@ class CellCost:
   """The cells' op cost of architecture tensors, by gathers from the analytic table."""
 
   def __init__(self, op_list, skeleton, metric="madds"):
-    self.metric = metric
     self._table = tf.constant(np.array(cost_lib.edge_cost_table(op_list, skeleton, metric),
                                        np.float64), tf.float32)
 
@@ -89,12 +88,9 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
   def __init__(self, editor, score_fn, cell_cost, generator, reward, batch_size=1,
                input_architecture=None):
     """`score_fn(images, labels, architectures [M,2,2,E]) -> accuracy [M]` (supernet);
-    `reward`: a reward.Reward whose cost metric is `cell_cost`'s, kept as `self.reward`;
+    `reward`: a reward.Reward over `cell_cost`'s metric, kept as `self.reward`;
     `input_architecture`: a fixed [2,2,E] input (derivation) or None for the
     reference's random inputs. Minibatches come from `use_minibatches`."""
-    if reward.cost_metric != cell_cost.metric:
-      raise ValueError(f"the reward weighs {reward.cost_metric!r} but the cell cost counts "
-                       f"{cell_cost.metric!r}")
     self.editor = editor
     observe = editor.observe
     time_step_spec = ts.time_step_spec(observe.spec, tensor_spec.TensorSpec((), tf.float32))

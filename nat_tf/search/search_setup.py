@@ -61,9 +61,9 @@ class SearchSetup:
                                                        self.weights_generator, batch_size)
     self.scorer = supernet_steps.Scorer(self.supernet, self.strategy, batch_size)
     self.editor = environment.ArchitectureEditor(self.action_space, num_nodes)
-    cell_cost = environment.CellCost(self.action_space.op_list, self.supernet.skeleton,
-                                     cost_metric)
     reward = reward_lib.Reward(cost_metric, check_finite("SearchSetup.cost_weight", cost_weight))
+    cell_cost = environment.CellCost(self.action_space.op_list, self.supernet.skeleton,
+                                     reward.cost_metric)
     self.environment = environment.TransformationEnvironment(
         self.editor, self.scorer, cell_cost, self.inputs_generator, reward,
         batch_size=archs_per_step)
