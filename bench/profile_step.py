@@ -20,6 +20,8 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import nat_tf  # pylint: disable=unused-import,wrong-import-position  # before TensorFlow
+
 import gin  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
 from tensorflow.core.profiler.protobuf import xplane_pb2  # pylint: disable=wrong-import-position

@@ -21,6 +21,8 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import nat_tf  # pylint: disable=unused-import,wrong-import-position  # before TensorFlow
+
 import numpy as np  # pylint: disable=wrong-import-position
 
 import measure  # pylint: disable=wrong-import-position

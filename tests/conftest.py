@@ -8,6 +8,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import nat_tf  # pylint: disable=unused-import,wrong-import-position  # before TensorFlow
+
 import pytest  # pylint: disable=wrong-import-position
 
 
