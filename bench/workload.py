@@ -46,8 +46,7 @@ class Workload:
     num_nodes = self.supernet.num_nodes
     self.editor = environment.ArchitectureEditor(space, num_nodes)
     self.environment = environment.TransformationEnvironment(
-        self.editor, self.scorer,
-        environment.CellCost(space.op_list, self.supernet.skeleton),
+        self.editor, self.scorer, self.supernet.skeleton,
         tf.random.Generator.from_seed(INPUTS_SEED), reward.Reward(), batch_size=1)
     self.agent, baseline = agent_lib.make_agent(
         ts.time_step_spec(self.editor.observe.spec), self.editor.action_spec,

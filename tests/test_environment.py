@@ -30,11 +30,10 @@ class _Batches:
     return self.last
 
 
-def _environment(search, batch_size=4, cost_weight=0.0, fixed=None):
+def _environment(search, batch_size=4, cost_weight=0.0, fixed=None, cost_metric="madds"):
   env = environment.TransformationEnvironment(
-      search.editor, search.scorer,
-      environment.CellCost(search.action_space.op_list, search.supernet.skeleton),
-      tf.random.Generator.from_seed(11), reward.Reward("madds", cost_weight),
+      search.editor, search.scorer, search.supernet.skeleton,
+      tf.random.Generator.from_seed(11), reward.Reward(cost_metric, cost_weight),
       batch_size=batch_size, input_architecture=fixed)
   batches = _Batches(search)
   env.use_minibatches(batches)
@@ -80,9 +79,13 @@ def test_a_tf_agents_driver_collects_one_step_episodes(digits_search):
     assert np.abs(episode.reward.numpy()).max() <= 1
 
 
-def test_reward_is_accuracy_change_on_the_same_minibatch_minus_cost_term(digits_search):
+@pytest.mark.parametrize("cost_metric", ["madds", "params"])
+def test_reward_is_accuracy_change_on_the_same_minibatch_minus_cost_term(digits_search,
+                                                                         cost_metric):
+  """The cost term counts the reward's own metric: the environment builds its cell cost
+  from the reward, so a params reward is never paid in multiply-adds."""
   search = digits_search
-  env, batches = _environment(search, batch_size=4, cost_weight=0.5)
+  env, batches = _environment(search, batch_size=4, cost_weight=0.5, cost_metric=cost_metric)
   first = env.reset()
   inputs = np.stack([first.observation["op_ids"], first.observation["sources"]], axis=2)
   action = _masked_random_policy(env).action(first).action
@@ -94,7 +97,8 @@ def test_reward_is_accuracy_change_on_the_same_minibatch_minus_cost_term(digits_
   op_list = search.action_space.op_list
   expected_cost = []
   for before, after in zip(inputs, outputs):
-    cells = [cost.cells_op_cost(_genotype(arch, op_list), skeleton) for arch in (before, after)]
+    cells = [cost.cells_op_cost(_genotype(arch, op_list), skeleton, cost_metric)
+             for arch in (before, after)]
     expected_cost.append((cells[1] - cells[0]) / cells[0])
   np.testing.assert_allclose(env.accuracy_change.numpy(), accuracy_change, atol=1e-6)
   np.testing.assert_allclose(env.cost_change.numpy(), expected_cost, rtol=1e-5)

@@ -81,14 +81,16 @@ class CellCost:
     return tf.reduce_sum(per_edge, axis=[-2, -1])
 
 
-@gin.configurable(denylist=["editor", "score_fn", "cell_cost", "generator", "reward"])
+@gin.configurable(denylist=["editor", "score_fn", "skeleton", "generator", "reward"])
 class TransformationEnvironment(tf_environment.TFEnvironment):
   """Batched one-step episodes: observe B inputs, act on every edge, get the reward."""
 
-  def __init__(self, editor, score_fn, cell_cost, generator, reward, batch_size=1,
+  def __init__(self, editor, score_fn, skeleton, generator, reward, batch_size=1,
                input_architecture=None):
     """`score_fn(images, labels, architectures [M,2,2,E]) -> accuracy [M]` (supernet);
-    `reward`: a reward.Reward over `cell_cost`'s metric, kept as `self.reward`;
+    `skeleton`: the network's cell slots, which the cells' op cost is taken over;
+    `reward`: a reward.Reward, kept as `self.reward`; its `cost_metric` is the one
+    `self.cell_cost` counts, built here so that the two cannot disagree;
     `input_architecture`: a fixed [2,2,E] input (derivation) or None for the
     reference's random inputs. Minibatches come from `use_minibatches`."""
     self.editor = editor
@@ -97,7 +99,7 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
     super().__init__(time_step_spec, editor.action_spec, batch_size)
     self._score = score_fn
     self._minibatches = None
-    self.cell_cost = cell_cost
+    self.cell_cost = CellCost(editor.action_space.op_list, skeleton, reward.cost_metric)
     self._generator = generator
     self._fixed_input = (None if input_architecture is None
                          else tf.constant(input_architecture, tf.int32))

@@ -62,10 +62,8 @@ class SearchSetup:
     self.scorer = supernet_steps.Scorer(self.supernet, self.strategy, batch_size)
     self.editor = environment.ArchitectureEditor(self.action_space, num_nodes)
     reward = reward_lib.Reward(cost_metric, check_finite("SearchSetup.cost_weight", cost_weight))
-    cell_cost = environment.CellCost(self.action_space.op_list, self.supernet.skeleton,
-                                     reward.cost_metric)
     self.environment = environment.TransformationEnvironment(
-        self.editor, self.scorer, cell_cost, self.inputs_generator, reward,
+        self.editor, self.scorer, self.supernet.skeleton, self.inputs_generator, reward,
         batch_size=archs_per_step)
     self.state = position.SearchState()
     self.agent, self.baseline = agent_lib.make_agent(
