@@ -1,15 +1,17 @@
-"""Where the weight step's time goes, op type by op type, from TensorFlow's profiler.
+"""Where a search step's time goes, op type by op type, from TensorFlow's profiler.
 
-    python bench/profile_step.py [--batch_size=64] [--steps=5] [--top=25] [--gin_bindings=...]
+    python bench/profile_step.py [--part=weights] [--batch_size=64] [--steps=5] [--top=25] \
+        [--gin_bindings=...]
 
-Runs the benchmark's weight step (bench/workload.py, the reference configuration) under
-the profiler after warm-up and prints one Markdown table: each TensorFlow op type's self
-time per step (its own time, less that of ops it runs inside it, such as the bodies of
-function calls), its share of all ops' self time, and how often it runs per step. The
-gradient kernels (…Backprop…, …Grad…) are the backward pass. Ops of the two threads can
-overlap, so the shares are of summed op time, not of the step's wall time. Traced
-functions (types named `__…`) are left out: their bodies run on other threads too, so
-their time on their own thread is the time they wait.
+Runs the benchmark's weight step or policy step (`--part=weights|policy`,
+bench/workload.py, the reference configuration) under the profiler after warm-up and
+prints one Markdown table: each TensorFlow op type's self time per step (its own time,
+less that of ops it runs inside it, such as the bodies of function calls), its share of
+all ops' self time, and how often it runs per step. The gradient kernels (…Backprop…,
+…Grad…) are the backward pass. Ops of the two threads can overlap, so the shares are of
+summed op time, not of the step's wall time. Traced functions (types named `__…`) are left
+out: their bodies run on other threads too, so their time on their own thread is the time
+they wait.
 """
 
 import argparse
@@ -92,8 +94,13 @@ def table(totals, steps, top):
   return "\n".join(rows)
 
 
+# Per part: the trainer whose traced step is profiled, and what the table's title calls it.
+PARTS = {"weights": ("weight_trainer", "weight step"), "policy": ("policy_trainer", "policy step")}
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--part", choices=sorted(PARTS), default="weights")
   parser.add_argument("--batch_size", type=int, default=64)
   parser.add_argument("--steps", type=int, default=5)
   parser.add_argument("--top", type=int, default=25)
@@ -102,11 +109,12 @@ def main():
   gin.parse_config(args.gin_bindings)
   work = workload_lib.Workload(args.batch_size)
   iterator = work.batches()
-  step = lambda: work.weight_trainer.step(iterator)
+  trainer, title = PARTS[args.part]
+  step = lambda: getattr(work, trainer).step(iterator)
   measure.timed(step, WARMUP)
   with tempfile.TemporaryDirectory() as logdir:
     space = profiled_xspace(step, args.steps, logdir)
-  print(f"{measure.cpu_description()}; weight step, batch {args.batch_size}, "
+  print(f"{measure.cpu_description()}; {title}, batch {args.batch_size}, "
         f"{args.steps} steps profiled\n")
   print(table(self_times(space), args.steps, args.top))
 

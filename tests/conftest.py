@@ -139,7 +139,7 @@ def tiny_search(tiny_run):
 
 @pytest.fixture(scope="session")
 def quickstart_run(digits_data_dir, tmp_path_factory):
-  """fn(family, seed, bindings=()) -> the folder of a finished run of that input family's
+  """fn(family, seed) -> the folder of a finished run of that input family's
   quickstart gin file (nat_tf.search.runs.QUICKSTARTS) on digits, with that
   SearchSetup.seed; each distinct call trains once per session (the slow tests share
   them). The folder holds policy_eval.json (quickstart evaluates 200 held-out cells);
@@ -147,12 +147,12 @@ def quickstart_run(digits_data_dir, tmp_path_factory):
   from nat_tf.search import runs  # pylint: disable=import-outside-toplevel
   trained = {}
 
-  def run(family, seed, bindings=()):
-    key = (family, seed, tuple(bindings))
+  def run(family, seed):
+    key = (family, seed)
     if key not in trained:
       root_dir = str(tmp_path_factory.mktemp(f"quickstart_{family}_{seed}"))
       runs.train(root_dir, [runs.QUICKSTARTS[family][0]],
-                 [*bindings, f"SearchSetup.data_dir = '{digits_data_dir}'",
+                 [f"SearchSetup.data_dir = '{digits_data_dir}'",
                   f"SearchSetup.seed = {seed}"])
       trained[key] = root_dir
     return trained[key]

@@ -17,12 +17,14 @@ two of three seeds while the sampling policy won by 0.07 or more on every seed a
 measured (BUILD_NOTES.md, "NAT++'s greedy policy across CPUs").
 Where a family's quickstart beat its placement control (its own changes moved to random
 edges) on all three seeds, its reward must also exceed the placement control's by
-PLACEMENT_MARGIN: loose-end (fully-concat did too, at its full settings; this test runs it
-shorter); ENAS and NAT++ did not (BUILD_NOTES.md).
-Fully-concat runs three seeds at fewer epochs (FASTER); each other family runs its
-quickstart as committed, one seed, chosen so the three cover seeds 1, 2, 3. Every
-threshold holds with room on all three seeds measured in BUILD_NOTES.md ("Learning per
-input family", bench/learning_report.py).
+PLACEMENT_MARGIN: fully-concat and loose-end; ENAS and NAT++ did not (BUILD_NOTES.md).
+Each family runs its quickstart as committed, one seed, the seeds chosen to cover 1, 2
+and 3. Every threshold holds with room on all three seeds measured in BUILD_NOTES.md
+("Learning per input family", bench/learning_report.py), the tables of more seeds being
+kept there. Fully-concat once ran three seeds at 50 epochs instead of 100: that
+shortened policy phase (15 epochs) was not robust to the CPU's arithmetic, and seed 1's
+policy fell to skipping 79% of the edges once TensorFlow's oneDNN kernels computed the
+same run (BUILD_NOTES.md, "A shortened fully-concat run was not robust").
 The README's bin/derive on the loose-end run, as printed, runs in
 tests/test_readme_commands.py on this file's loose-end run.
 """
@@ -40,13 +42,11 @@ from nat_tf.space import catalogue
 from nat_tf.space import cost
 from nat_tf.space import networks
 
-FASTER = ("train_eval.epochs = 50", "train_eval.warmup_epochs = 35")
-# (family, seed, bindings): the runs of this file.
-RUNS = [("fully_concat", 1, FASTER), ("fully_concat", 2, FASTER), ("fully_concat", 3, FASTER),
-        ("loose_end", 1, ()), ("enas", 2, ()), ("natpp", 3, ())]
+# (family, seed): the runs of this file.
+RUNS = [("fully_concat", 1), ("loose_end", 1), ("enas", 2), ("natpp", 3)]
 # Per family: (POLICY, MADDS_CUT, MEASURE, MARGIN, PLACEMENT_MARGIN or None).
 THRESHOLDS = {
-    "fully_concat": ("greedy", -0.15, "accuracy_change", 0.05, None),
+    "fully_concat": ("greedy", -0.15, "accuracy_change", 0.1, 0.05),
     "loose_end": ("greedy", -0.15, "reward", 0.05, 0.01),
     "enas": ("greedy", -0.5, "reward", 0.05, None),
     "natpp": ("sampling", -0.5, "reward", 0.03, None),
@@ -59,9 +59,9 @@ def held_out(root_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family, seed, bindings", RUNS)
-def test_learned_policy_cuts_cost_and_beats_random(quickstart_run, family, seed, bindings):
-  policies = held_out(quickstart_run(family, seed, bindings))
+@pytest.mark.parametrize("family, seed", RUNS)
+def test_learned_policy_cuts_cost_and_beats_random(quickstart_run, family, seed):
+  policies = held_out(quickstart_run(family, seed))
   policy, madds_cut, measure, margin, placement_margin = THRESHOLDS[family]
   learned, uniform, placement = (policies[name] for name in (policy, "uniform", "placement"))
   assert learned["madds_change"] <= madds_cut, (policy, learned)
@@ -75,15 +75,11 @@ BLOCK_NETWORKS = {"VGG": ("vgg16",), "ResBlock": ("resnet20", "resnet56"),
                   "MobileNetV2": ("mobilenetv2",)}
 
 
-def first_run_of_each_family():
-  return [next(r for r in RUNS if r[0] == family) for family in runs.QUICKSTARTS]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("family, seed, bindings", first_run_of_each_family())
-def test_derive_is_never_worse_nor_costlier_and_draws_the_change(quickstart_run, tmp_path, family, seed,
-                                                      bindings):
-  run_dir = quickstart_run(family, seed, bindings)
+@pytest.mark.parametrize("family, seed", RUNS)
+def test_derive_is_never_worse_nor_costlier_and_draws_the_change(quickstart_run, tmp_path, family,
+                                                                 seed):
+  run_dir = quickstart_run(family, seed)
   for name in runs.QUICKSTARTS[family][1]:
     before = catalogue.load(name)
     output = str(tmp_path / name)
