@@ -26,7 +26,7 @@ and 3. Every threshold holds with room on all three seeds measured in BUILD_NOTE
 kept there. Fully-concat once ran three seeds at 50 epochs instead of 100: that
 shortened policy phase (15 epochs) was not robust to the CPU's arithmetic, and seed 1's
 policy fell to skipping 79% of the edges once TensorFlow's oneDNN kernels computed the
-same run (BUILD_NOTES.md, "A shortened fully-concat run was not robust").
+same run (BUILD_NOTES.md, "Learning tests and oneDNN's AVX2 kernels").
 The README's bin/derive on the loose-end run, as printed, runs in
 tests/test_readme_commands.py on this file's loose-end run.
 """
@@ -49,7 +49,7 @@ RUNS = [("fully_concat", 1), ("loose_end", 1), ("enas", 2), ("natpp", 3)]
 # Per family: (POLICY, MADDS_CUT, MEASURE, MARGIN, PLACEMENT_MARGIN or None).
 THRESHOLDS = {
     "fully_concat": ("greedy", -0.15, "accuracy_change", 0.1, 0.05),
-    "loose_end": ("greedy", -0.15, "reward", 0.05, None),
+    "loose_end": ("greedy", -0.1, "reward", 0.05, None),
     "enas": ("greedy", -0.5, "reward", 0.05, None),
     "natpp": ("sampling", -0.5, "reward", 0.03, None),
 }
