@@ -56,6 +56,8 @@ def test_a_profiled_gradient_step_shows_its_backward_kernels():
   step()
   with tempfile.TemporaryDirectory() as logdir:
     totals = profile_step.self_times(profile_step.profiled_xspace(step, 2, logdir))
-  assert totals["Conv2DBackpropFilter"][1] == 2
-  assert totals["Conv2D"][1] == 2
+  # Under oneDNN (nat_tf's default) the kernels are the _MklNative… forms of the same ops.
+  counts = {kind.removeprefix("_MklNative"): count for kind, (_, count) in totals.items()}
+  assert counts["Conv2DBackpropFilter"] == 2
+  assert counts["Conv2D"] == 2
   assert not any(kind.startswith("__") for kind in totals)
