@@ -24,6 +24,6 @@ else
   BENCH=(--batch_size=64 --steps=10)
 fi
 echo "GPUs TensorFlow sees: $GPUS"
-timeout 300 "$PY" -m pytest -q -p no:cacheprovider "${TESTS[@]}" \
+timeout 600 "$PY" -m pytest -q -p no:cacheprovider "${TESTS[@]}" \
   tests/test_supernet.py tests/test_environment.py tests/test_rl_networks.py
 timeout 300 "$PY" bench/gpu_table.py "${BENCH[@]}"
