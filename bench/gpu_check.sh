@@ -13,6 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL=2
 GPUS=$("$PY" -c "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))")
 if [ "${1:-}" = "--dry_run" ]; then
   TESTS=(-k "a_bad_count")
+  TEST_LIMIT=600  # CPU: the tests' digits supernet alone took 3-4 minutes on 2 cores
   BENCH=(--batch_size=8 --steps=1 "--gin_bindings=Supernet.channels = 4"
          "--gin_bindings=Supernet.layers = 3")
 elif [ "$GPUS" = "0" ]; then
@@ -21,9 +22,10 @@ elif [ "$GPUS" = "0" ]; then
   exit 1
 else
   TESTS=(-m "not slow")
+  TEST_LIMIT=300  # so that the whole check fits a device machine's 8 minutes
   BENCH=(--batch_size=64 --steps=10)
 fi
 echo "GPUs TensorFlow sees: $GPUS"
-timeout 600 "$PY" -m pytest -q -p no:cacheprovider "${TESTS[@]}" \
+timeout "$TEST_LIMIT" "$PY" -m pytest -q -p no:cacheprovider "${TESTS[@]}" \
   tests/test_supernet.py tests/test_environment.py tests/test_rl_networks.py
 timeout 300 "$PY" bench/gpu_table.py "${BENCH[@]}"
