@@ -131,7 +131,7 @@ class Preprocess(tf.Module):
     kernels = [tf.cast(w, x.dtype) for w in self.weights]
     if self.kind == macro.REDUCE:
       return fn.factorized_reduce(x, *kernels)
-    return fn.batch_stat_norm(fn.conv(tf.nn.relu(x), kernels[0]))
+    return fn.batch_stat_norm(fn.conv(fn.relu(x), kernels[0]))
 
 
 class SuperCell(tf.Module):
