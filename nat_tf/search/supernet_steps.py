@@ -84,7 +84,9 @@ class Scorer:
     return self.strategy.gather(hits, axis=1)
 
   def _replica_hits(self, images, labels, architectures):
+    stem = self.supernet.stem(images)
+
     def one(architecture):
-      return top1.hits(self.supernet(images, architecture), labels)
+      return top1.hits(self.supernet.from_stem(stem, architecture), labels)
 
     return tf.stop_gradient(tf.map_fn(one, architectures, fn_output_signature=tf.float32))
