@@ -5,7 +5,9 @@
 Parts run in separate processes so that each reports its own peak memory:
 'weights' (the weight step only, as a weights phase runs) and 'policy' (policy step,
 scoring one and several architectures per call, the REINFORCE update alone).
-Every timed function is warmed up first; traces counted after that must stay 0.
+Every timed function is warmed up first; traces counted after that must stay 0. After
+its first call, each part hands the memory tracing freed back (freed_memory.release),
+as the step loop of a run does after a phase's first step.
 """
 
 import argparse
@@ -23,6 +25,7 @@ import tensorflow as tf  # pylint: disable=wrong-import-position
 import measure  # pylint: disable=wrong-import-position
 import workload as workload_lib  # pylint: disable=wrong-import-position
 from nat_tf.rl import agent as agent_lib  # pylint: disable=wrong-import-position
+from nat_tf.training import freed_memory  # pylint: disable=wrong-import-position
 
 WARMUP = 2
 BATCHED_ARCHITECTURES = 8
@@ -49,6 +52,7 @@ def weights_part(work, steps):
   iterator = work.batches()
   next_architecture = work.replay(workload_lib.WEIGHTS_SEED)
   first = measure.timed(lambda: step(iterator), 1)[0]
+  freed_memory.release()
   next_architecture()
   for _ in range(WARMUP - 1):
     step(iterator)
@@ -68,9 +72,11 @@ def policy_part(work, steps):
   iterator = work.batches()
   step = work.policy_trainer.step
   next_input = work.replay(workload_lib.INPUTS_SEED)
-  for _ in range(WARMUP):
+  for warmup in range(WARMUP):
     step(iterator)
     next_input()
+    if warmup == 0:
+      freed_memory.release()
   score = tf.function(work.scorer, autograph=False)
   update = tf.function(work.agent.train, autograph=False)
   images, labels = next(iter(work.data))

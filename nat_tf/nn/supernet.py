@@ -186,13 +186,14 @@ COMPUTE_DTYPES = ("float32", "bfloat16")
 
 
 def _count_of_cells(recompute_cells, layers):
-  """How many leading cells Supernet.recompute_cells names (True: all, False: none)."""
+  """How many leading cells Supernet.recompute_cells names (True: all, False: none; a
+  count above `layers` is all of them, so the default holds for any depth)."""
   if isinstance(recompute_cells, bool):
     return layers if recompute_cells else 0
-  if not isinstance(recompute_cells, int) or not 0 <= recompute_cells <= layers:
+  if not isinstance(recompute_cells, int) or recompute_cells < 0:
     raise UsageError(f"Supernet.recompute_cells = {recompute_cells!r}; expected True, False "
-                     f"or a number of leading cells from 0 to layers ({layers})")
-  return recompute_cells
+                     f"or a number of leading cells, 0 or more (layers = {layers})")
+  return min(recompute_cells, layers)
 
 
 @gin.configurable(denylist=["op_list", "num_classes", "image_size", "in_channels"])
@@ -202,21 +203,22 @@ class Supernet(tf.Module):
   recompute_edges: the gradient runs each edge op again rather than keeping its inner
     activations.
   recompute_cells: the cells whose gradient runs the cell again, so only their outputs
-    are kept through the forward pass: False (none), True (all) or n, the first n cells.
+    are kept through the forward pass: False (none), True (all) or n, the first n cells
+    (all of them if there are fewer).
     The first cells work at the input's full resolution: each reduction quarters the
     pixels and doubles the channels, so a cell's activations halve from stage to stage
     while its multiply-adds stay the same, and recomputing the first cells frees the
-    most memory per second of recomputation. The default, the first cell, takes 0.25 GB
-    off the weight step's peak at the reference configuration for no measurable time
-    (batch 64); all cells and recompute_edges together hold the least, and cost the most
-    weight-step time (BUILD_NOTES, Performance).
+    most memory per second of recomputation. The default, the first two cells, takes
+    0.45 GB off the weight step's peak at the reference configuration (batch 64) for
+    a few percent of its time; all cells and recompute_edges together hold the least,
+    and cost the most weight-step time (BUILD_NOTES, Performance).
   compute_dtype: 'float32', or 'bfloat16' for mixed precision: the network computes in
     bfloat16 from float32 weights, which stay float32 (as do the logits and the
     batch-norm statistics); no loss scaling is needed, bfloat16 has float32's range.
   """
 
   def __init__(self, op_list, num_classes, image_size, in_channels, num_nodes=4, channels=20,
-               layers=8, recompute_edges=False, recompute_cells=1, compute_dtype="float32",
+               layers=8, recompute_edges=False, recompute_cells=2, compute_dtype="float32",
                name="supernet"):
     super().__init__(name=name)
     if compute_dtype not in COMPUTE_DTYPES:

@@ -15,6 +15,8 @@ alike:
 - stops with NonFiniteError after `max_nonfinite` consecutive non-finite steps (the
   trainers skip them, so the weights are those of the last good step), naming the
   step, the phase and the learning rate to lower;
+- after the first step of each phase in this process, hands the memory its tracing
+  freed back to the system (freed_memory.py), so it does not add to later peaks;
 - defers SIGINT and SIGTERM while it runs (nat_tf.interrupts) and after one saves the
   steps taken since the last checkpoint and stops with errors.Interrupted saying how to
   resume: a stop never lands in the middle of a step or a save.
@@ -35,6 +37,7 @@ from nat_tf import progress as progress_lib
 from nat_tf.errors import Interrupted
 from nat_tf.errors import NonFiniteError
 from nat_tf.errors import check_integer
+from nat_tf.training import freed_memory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +95,7 @@ class StepLoop:
         {phase.name: self.state.steps_taken(number) for number, phase in enumerate(self.phases)})
     self.nonfinite = 0  # consecutive non-finite steps, over phase ends
     self.saved_steps = self.state.total_steps  # restored, or 0 for a new run
+    self.traced = set()  # the phases whose step has run (and so been traced) here
 
   def run(self, finish=None):
     """Every epoch's phases from the state's position on, a checkpoint at each epoch's end;
@@ -119,6 +123,9 @@ class StepLoop:
     batches = phase.start(epoch, skip)
     for step in range(skip, phase.steps):
       metrics = phase.step(batches)
+      if phase.name not in self.traced:
+        self.traced.add(phase.name)
+        freed_memory.release()
       state.count_step(number)
       self.progress.advance(phase.name)
       self._check_finite(metrics, epoch, phase, step)
