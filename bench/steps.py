@@ -72,11 +72,12 @@ def policy_part(work, steps):
   iterator = work.batches()
   step = work.policy_trainer.step
   next_input = work.replay(workload_lib.INPUTS_SEED)
-  for warmup in range(WARMUP):
+  step(iterator)
+  next_input()
+  freed_memory.release()
+  for _ in range(WARMUP - 1):
     step(iterator)
     next_input()
-    if warmup == 0:
-      freed_memory.release()
   score = tf.function(work.scorer, autograph=False)
   update = tf.function(work.agent.train, autograph=False)
   images, labels = next(iter(work.data))

@@ -15,7 +15,7 @@ from nat_tf.training import step_loop
 # threshold, so on the heap), written, then freed below a block still held, so free()
 # cannot shrink the heap from its top. The resident memory of each moment, in MB.
 _HEAP_PROBE = textwrap.dedent("""
-    import ctypes, sys
+    import ctypes
     from nat_tf.training import freed_memory
     libc = ctypes.CDLL(None)
     libc.malloc.restype = ctypes.c_void_p
