@@ -7,9 +7,10 @@ is its own; this process measures the float32 matrix-product ceiling the achieve
 multiply-adds per second are a share of. With --peer the original PyTorch
 implementation's own step functions (../shared/peer, set up once per machine) run in
 the same invocation, alternating with the project's parts (reference, ours, reference,
-ours per batch size), and the table gives the ratios of the medians over those rounds:
-speeds measured on another CPU are not comparable, so no reference figure is printed
-without --peer. Load on the machine skews every number, so the load average and the
+ours per batch size), our weight steps run the architectures the reference's drew in
+the same round (a step's time depends on its architecture), and the table gives the
+ratios of the medians over those rounds: speeds measured on another CPU are not
+comparable, so no reference figure is printed without --peer. Load on the machine skews every number, so the load average and the
 CPU are printed with the table.
 """
 
@@ -18,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -45,10 +47,11 @@ ROWS = [  # (key, label, format)
 ]
 
 
-def run_part(part, batch_size, steps, bindings, env=None):
-  """bench/steps.py's figures for one part, in its own process; `env` adds variables to it."""
+def run_part(part, batch_size, steps, bindings, env=None, flags=()):
+  """bench/steps.py's figures for one part, in its own process; `env` adds variables to it,
+  `flags` arguments."""
   command = [sys.executable, os.path.join(HERE, "steps.py"), f"--part={part}",
-             f"--batch_size={batch_size}", f"--steps={steps}"]
+             f"--batch_size={batch_size}", f"--steps={steps}", *flags]
   command += [f"--gin_bindings={b}" for b in bindings]
   done = subprocess.run(command, capture_output=True, text=True, check=False,
                         env={**os.environ, **(env or {})})
@@ -57,9 +60,17 @@ def run_part(part, batch_size, steps, bindings, env=None):
   return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def column(batch_size, steps, bindings, ceiling, env=None):
-  """Every row's figure at one batch size: the weight and policy parts, merged."""
-  weights = run_part("weights", batch_size, steps, bindings, env)
+def column(batch_size, steps, bindings, ceiling, env=None, draws=None):
+  """Every row's figure at one batch size: the weight and policy parts, merged. `draws`
+  (bench/peer.weight_draws): the architectures the weight steps run, instead of their own."""
+  if draws is None:
+    weights = run_part("weights", batch_size, steps, bindings, env)
+  else:
+    with tempfile.TemporaryDirectory() as folder:
+      path = os.path.join(folder, "architectures.json")
+      with open(path, "w") as f:
+        json.dump(draws, f)
+      weights = run_part("weights", batch_size, steps, bindings, env, [f"--architectures={path}"])
   policy = run_part("policy", batch_size, steps, bindings, env)
   merged = {**weights, **policy}
   merged["peak_rss_weights_gb"] = weights["peak_rss_gb"]
@@ -73,12 +84,13 @@ def column(batch_size, steps, bindings, ceiling, env=None):
 
 def side_by_side(batch_size, args, ceiling):
   """(ours, reference, rounds): `args.rounds` alternations of the reference and ours at one
-  batch size, each metric's median over the rounds, and every round's step times."""
+  batch size, each metric's median over the rounds, and every round's step times. Our
+  weight steps run the architectures the reference's drew in the same round."""
   ours_rounds, reference_rounds = [], []
   for _ in range(args.rounds):
-    reference_rounds.append(peer.measure(args.peer_scripts, args.peer_setup, batch_size,
-                                         args.steps))
-    ours_rounds.append(column(batch_size, args.steps, args.gin_bindings, ceiling))
+    reference, draws = peer.measure(args.peer_scripts, args.peer_setup, batch_size, args.steps)
+    reference_rounds.append(reference)
+    ours_rounds.append(column(batch_size, args.steps, args.gin_bindings, ceiling, draws=draws))
   return _median(ours_rounds), _median(reference_rounds), list(zip(reference_rounds, ours_rounds))
 
 

@@ -1,6 +1,7 @@
 """One part of the benchmark in this process; prints one JSON line of results.
 
-    python bench/steps.py --part=weights --batch_size=64 [--steps=20] [--gin_bindings=...]
+    python bench/steps.py --part=weights --batch_size=64 [--steps=20] [--gin_bindings=...] \
+        [--architectures=FILE.json]
 
 Parts run in separate processes so that each reports its own peak memory:
 'weights' (the weight step only, as a weights phase runs) and 'policy' (policy step,
@@ -11,6 +12,7 @@ as the step loop of a run does after a phase's first step.
 """
 
 import argparse
+import functools
 import json
 import os
 
@@ -45,25 +47,44 @@ class Traces:
     return self._count() - self.start
 
 
-def weights_part(work, steps):
+def weights_part(work, steps, architectures=None):
   """Weight steps: time, images/s and the achieved forward+backward multiply-adds/s
-  (3x the forward count of each architecture drawn: forward, input and weight gradients)."""
-  step = work.weight_trainer.step
+  (3x the forward count of each architecture stepped on: forward, input and weight
+  gradients). `architectures`: WARMUP + steps [2, 2, E] arrays to step on in turn
+  instead of the trainer's own draws (the reference's draws, bench/peer.py)."""
+  trainer = work.weight_trainer
   iterator = work.batches()
-  next_architecture = work.replay(workload_lib.WEIGHTS_SEED)
-  first = measure.timed(lambda: step(iterator), 1)[0]
+  if architectures is None:
+    next_draw = work.replay(workload_lib.WEIGHTS_SEED)
+    architectures = [next_draw() for _ in range(WARMUP + steps)]
+    traced, step = trainer.step, lambda architecture: trainer.step(iterator)
+  else:
+    traced = trainer.step_on
+    step = lambda architecture: trainer.step_on(iterator, tf.constant(architecture, tf.int32))
+  queue = iter(architectures)
+  first = measure.timed(lambda: step(next(queue)), 1)[0]
   freed_memory.release()
-  next_architecture()
   for _ in range(WARMUP - 1):
-    step(iterator)
-    next_architecture()
-  traces = Traces([step])
-  seconds = measure.timed(lambda: step(iterator), steps)
-  madds = sum(3 * work.madds(next_architecture())[0] for _ in range(steps)) * work.batch_size
+    step(next(queue))
+  traces = Traces([traced])
+  seconds = measure.timed(lambda: step(next(queue)), steps)
+  madds = sum(3 * work.madds(a)[0] for a in architectures[WARMUP:]) * work.batch_size
   return {"weight_step_s": float(np.median(seconds)), "weight_step_mean_s": float(seconds.mean()),
           "images_per_s": work.batch_size / float(np.median(seconds)),
           "weight_madds_per_s": madds / float(seconds.sum()), "first_weight_step_s": float(first),
           "weight_traces_after_warmup": traces.since_warmup()}
+
+
+def replayed_architectures(path, steps):
+  """The WARMUP + steps architectures of an --architectures file: JSON {'warmup': [...],
+  'timed': [...]} of [2, 2, E] lists, its last WARMUP warm-up ones first."""
+  with open(path) as f:
+    draws = json.load(f)
+  if len(draws["timed"]) != steps or len(draws["warmup"]) < WARMUP:
+    raise SystemExit(f"error: {path} holds {len(draws['warmup'])} warm-up and "
+                     f"{len(draws['timed'])} timed architectures; --steps={steps} needs "
+                     f"{steps} timed and at least {WARMUP} warm-up ones")
+  return [np.array(a, np.int32) for a in draws["warmup"][-WARMUP:] + draws["timed"]]
 
 
 def policy_part(work, steps):
@@ -133,10 +154,18 @@ def main():
   parser.add_argument("--batch_size", type=int, default=64)
   parser.add_argument("--steps", type=int, default=20)
   parser.add_argument("--gin_bindings", action="append", default=[])
+  parser.add_argument("--architectures", help="weights part: a JSON file of the architectures "
+                      "to step on (replayed_architectures) instead of the trainer's draws")
   args = parser.parse_args()
+  part = PARTS[args.part]
+  if args.architectures:
+    if args.part != "weights":
+      parser.error("--architectures replays weight steps; it needs --part=weights")
+    part = functools.partial(weights_part, architectures=replayed_architectures(
+        args.architectures, args.steps))
   gin.parse_config(args.gin_bindings)
   work = workload_lib.Workload(args.batch_size)
-  results = PARTS[args.part](work, args.steps)
+  results = part(work, args.steps)
   results["peak_rss_gb"] = measure.peak_rss_gb()
   print(json.dumps(results))
 

@@ -48,6 +48,29 @@ def test_scoring_and_weight_step_never_retrace(digits_search):
   assert search.weight_trainer.step.experimental_get_tracing_count() <= 2
 
 
+def test_a_step_on_a_given_architecture_trains_that_architecture():
+  """WeightTrainer.step_on (the bench replays the reference's draws with it) reports the
+  loss of the architecture it is given, on weights it has not yet changed, and draws none
+  itself: two architectures give their own losses."""
+  from nat_tf.search import supernet_steps  # pylint: disable=import-outside-toplevel
+  tf.random.set_seed(0)
+  net = supernet_lib.Supernet(ops.FULLY_CONCAT, 10, 8, 1, channels=4, layers=3)
+  trainer = supernet_steps.WeightTrainer(net, tf.distribute.get_strategy(),
+                                         tf.random.Generator.from_seed(5), 16)
+  images = tf.random.stateless_normal([16, 8, 8, 1], seed=[0, 1])
+  labels = tf.random.stateless_uniform([16], [0, 2], 0, 10, tf.int32)
+  iterator = iter(tf.data.Dataset.from_tensors((images, labels)).repeat())
+  losses = []
+  for architecture in _random(net, 2, seed=4):
+    expected = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(
+        labels, net(images, architecture), from_logits=True))
+    losses.append(float(trainer.step_on(iterator, architecture)["loss"]))
+    assert losses[-1] == pytest.approx(float(expected), rel=1e-5)
+  assert losses[0] != pytest.approx(losses[1], rel=1e-3)
+  assert trainer.generator.state.numpy().tolist() == tf.random.Generator.from_seed(
+      5).state.numpy().tolist()
+
+
 def _catalogue_architectures(supernet):
   """Every catalogue genotype of the supernet's op list and node count, as architectures."""
   found = []

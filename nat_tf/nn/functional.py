@@ -66,7 +66,18 @@ def conv(x, kernel, stride=1, depthwise=False):
     padding = "VALID"
   if depthwise:
     return tf.nn.depthwise_conv2d(x, kernel, [1, stride, stride, 1], padding)
+  if kh == kw == stride == 1:
+    return pointwise(x, kernel)
   return tf.nn.conv2d(x, kernel, stride, padding)
+
+
+def pointwise(x, kernel):
+  """A 1x1 stride-1 convolution as the matrix product of the [pixels, channels] view:
+  with oneDNN, forward and both gradients together are 7-20% faster than its 1x1
+  convolution at the search supernet's shapes (BUILD_NOTES, Performance side by side)."""
+  c_in, c_out = kernel.shape[2], kernel.shape[3]
+  y = tf.matmul(tf.reshape(x, [-1, c_in]), tf.reshape(kernel, [c_in, c_out]))
+  return tf.reshape(y, tf.concat([tf.shape(x)[:-1], [c_out]], axis=0))
 
 
 def dilated_depthwise(x, kernel, stride):
