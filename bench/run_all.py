@@ -10,8 +10,8 @@ the same invocation, alternating with the project's parts (reference, ours, refe
 ours per batch size), our weight steps run the architectures the reference's drew in
 the same round (a step's time depends on its architecture), and the table gives the
 ratios of the medians over those rounds: speeds measured on another CPU are not
-comparable, so no reference figure is printed without --peer. Load on the machine skews every number, so the load average and the
-CPU are printed with the table.
+comparable, so no reference figure is printed without --peer. Load on the machine skews
+every number, so the load average and the CPU are printed with the table.
 """
 
 import argparse
