@@ -100,3 +100,23 @@ def test_gpu_check_dry_run_prints_one_table_of_the_three_variants():
   step_row = next(line for line in lines if line.startswith("| weight step (s, median)"))
   assert all(float(cell) > 0 for cell in step_row.strip("|").split("|")[1:]), step_row
   assert any(line.startswith("device: no GPU; CPU ") for line in lines)
+
+
+def test_the_train_final_step_bench_times_the_protocol_it_is_given():
+  done = subprocess.run([sys.executable, os.path.join(REPO, "bench", "train_final_step.py"),
+                         f"--gin_file={os.path.join(REPO, 'gin', 'train_final_digits.gin')}",
+                         "--gin_bindings=train_final.batch_size = 16", "--steps=1"],
+                        capture_output=True, text=True, check=False)
+  assert done.returncode == 0, done.stderr[-3000:]
+  figures = json.loads(done.stdout.splitlines()[-1])
+  assert (figures["batch_size"], figures["dataset"]) == (16, "digits")
+  assert figures["train_step_s"] > 0 and figures["images_per_s"] == pytest.approx(
+      16 / figures["train_step_s"])
+
+
+def test_the_train_final_step_bench_names_an_unknown_genotype():
+  done = subprocess.run([sys.executable, os.path.join(REPO, "bench", "train_final_step.py"),
+                         "--genotype=DARTS_V9"], capture_output=True, text=True, check=False)
+  assert done.returncode == 1
+  assert done.stderr.strip().splitlines()[-1].startswith("error: 'DARTS_V9' is neither"), \
+      done.stderr[-2000:]
