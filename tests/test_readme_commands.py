@@ -46,6 +46,8 @@ NOT_RUN = {
                  "runs a tiny study",
     "bench/run_all.py": "a benchmark of about 6 minutes on two cores (40 with --peer); "
                         "tests/test_bench.py checks its --peer set-up and the GPU check",
+    "bench/train_final_step.py": "times 20 training steps of the CIFAR-10 network, minutes; "
+                                 "tests/test_bench.py runs it on the digits protocol",
     "bench/learning_report.py": "trains a quickstart run per family, variant and seed",
     "bench/precision.py": "scores a trained run twice over its held-out split, a benchmark",
     "bench/study_report.py": "three quickstart runs and their studies, about 100 minutes; "
