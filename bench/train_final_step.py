@@ -34,8 +34,8 @@ from nat_tf.training import freed_memory  # pylint: disable=wrong-import-positio
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WARMUP = 2
-TRAINER_PARAMETERS = ("batch_size", "learning_rate", "momentum", "weight_decay", "gradient_clip",
-                      "auxiliary_weight", "label_smoothing")
+TRAINER_PARAMETERS = ("learning_rate", "momentum", "weight_decay", "gradient_clip",
+                      "auxiliary_weight", "label_smoothing")  # named alike in train_final and Trainer
 
 
 def protocol():
@@ -57,7 +57,8 @@ def time_steps(genotype, steps):
   batch_size = values["batch_size"]
   strategy = tf.distribute.get_strategy()
   model = network_lib.build_network(genotype, dataset=values["dataset"])
-  trainer = train_final.Trainer(model, strategy, *(values[p] for p in TRAINER_PARAMETERS))
+  trainer = train_final.Trainer(model, strategy, global_batch_size=batch_size,
+                                **{name: values[name] for name in TRAINER_PARAMETERS})
   shape = (2, batch_size, info.image_size, info.image_size, info.channels)
   images = tf.random.stateless_normal(shape, [0, 0])
   labels = tf.random.stateless_uniform(shape[:2], [0, 1], 0, info.num_classes, tf.int32)
@@ -67,9 +68,8 @@ def time_steps(genotype, steps):
   first = measure.timed(step, 1)[0]
   freed_memory.release()
   measure.timed(step, WARMUP - 1)
-  seconds = measure.timed(step, steps)
-  return {"train_step_s": float(np.median(seconds)),
-          "images_per_s": batch_size / float(np.median(seconds)),
+  median = float(np.median(measure.timed(step, steps)))
+  return {"train_step_s": median, "images_per_s": batch_size / median,
           "first_train_step_s": float(first), "batch_size": batch_size,
           "dataset": info.name}
 
