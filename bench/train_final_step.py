@@ -34,8 +34,9 @@ from nat_tf.training import freed_memory  # pylint: disable=wrong-import-positio
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WARMUP = 2
+# The Trainer's parameters that train_final passes on under the same names.
 TRAINER_PARAMETERS = ("learning_rate", "momentum", "weight_decay", "gradient_clip",
-                      "auxiliary_weight", "label_smoothing")  # named alike in train_final and Trainer
+                      "auxiliary_weight", "label_smoothing")
 
 
 def protocol():
