@@ -23,7 +23,6 @@ import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
 from nat_tf import export
-from nat_tf.nn import architecture
 
 _CHILD_TIMEOUT_S = 600
 
@@ -79,12 +78,11 @@ def export_network_checked(model, path):
   return path
 
 
-def export_policy_checked(agent, editor, path, examples=16):
+def export_policy_checked(agent, editor, path, architectures):
   """export.export_policy, then, from a fresh process, the greedy actions of the agent on
-  `examples` random architectures and valid sampled ones; returns `path`."""
+  `architectures` (a few input cells of its space) and valid sampled ones; returns `path`."""
   export.export_policy(agent, editor, path)
-  architectures = architecture.random(tf.random.Generator.from_seed(0), examples,
-                                      editor.num_nodes, editor.action_space.op_list)
+  examples = int(architectures.shape[0])
   observation = editor.observe(architectures)
   inputs = {key: value.numpy() for key, value in observation.items()}
   expected = agent.policy.action(ts.restart(observation, examples)).action.numpy()

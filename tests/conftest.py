@@ -12,6 +12,8 @@ import nat_tf  # pylint: disable=unused-import,wrong-import-position  # before T
 
 import pytest  # pylint: disable=wrong-import-position
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository root
+
 
 @pytest.fixture(scope="session")
 def digits_data_dir(tmp_path_factory):
@@ -119,8 +121,7 @@ def run_bin(program, *args, env=None):
   environment `env` (None: this process's); the CompletedProcess (text stdout and stderr)."""
   import subprocess  # pylint: disable=import-outside-toplevel
   import sys  # pylint: disable=import-outside-toplevel
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  return subprocess.run([sys.executable, os.path.join("bin", program), *args], cwd=root,
+  return subprocess.run([sys.executable, os.path.join("bin", program), *args], cwd=ROOT,
                         capture_output=True, text=True, check=False, timeout=600, env=env)
 
 
@@ -186,3 +187,38 @@ def nulling_transformation(space, genotype, rng, null_share=0.5):
              for reduction, cell in enumerate((genotype.normal, genotype.reduce))]
   return actions, genotype.replace(normal=space.apply(genotype.normal, actions[0], False),
                                    reduce=space.apply(genotype.reduce, actions[1], True))
+
+
+@pytest.fixture(scope="session")
+def nasbench201_table_path():
+  """The path of NAS-Bench-201's accuracy table beside the repository (the project ships
+  no copy); the tests that read it are skipped where it is absent, as in a user's clone."""
+  path = os.path.join(ROOT, "..", "shared", "benchmarks", "nasbench201", "nb201_val_accuracy.csv")
+  if not os.path.isfile(path):
+    pytest.skip(f"NAS-Bench-201's table is not at {path}")
+  return path
+
+
+@pytest.fixture(scope="session")
+def nasbench201_table(nasbench201_table_path):
+  """The nasbench201_table.Table read from nasbench201_table_path once per session (its
+  array is read-only)."""
+  from nat_tf.data import nasbench201_table  # pylint: disable=import-outside-toplevel
+  return nasbench201_table.load(nasbench201_table_path)
+
+
+@pytest.fixture(scope="session")
+def nasbench201_run_process(nasbench201_table_path, tmp_path_factory):
+  """(folder, CompletedProcess) of gin/nasbench201.gin as committed (seed 1234), made by
+  bin/train on the table; it evaluates every held-out cell at the end. Read-only."""
+  root_dir = str(tmp_path_factory.mktemp("nasbench201_run"))
+  result = run_bin("train", "--gin_file=gin/nasbench201.gin", f"--root_dir={root_dir}",
+                   f"--gin_bindings=GroundTruthSetup.table_path = '{nasbench201_table_path}'")
+  assert result.returncode == 0, result.stderr[-3000:]
+  return root_dir, result
+
+
+@pytest.fixture(scope="session")
+def nasbench201_run(nasbench201_run_process):
+  """nasbench201_run_process's run folder; treat it as read-only."""
+  return nasbench201_run_process[0]

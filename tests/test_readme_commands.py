@@ -16,7 +16,9 @@ The runs use the README's words with two substitutions, nothing else:
   writes, is quickstart_run("loose_end", 1): that gin file trained in-process as bin/train
   trains it, with two bindings the README's command does not have (the session's digits
   data dir and SearchSetup.seed = 1, the run tests/test_learning.py shares), so it is
-  slow like the tests that train it. No fixture trains the README's main command
+  slow like the tests that train it; `runs/nb201`, which the README's bin/train on
+  gin/nasbench201.gin writes, is nasbench201_run, that command as printed but for the
+  table's path. No fixture trains the README's main command
   (gin/quickstart.gin at its default seed): tests/test_learning.py trains that gin file
   at other seeds and fewer epochs.
 """
@@ -30,6 +32,7 @@ import pytest
 
 import readme_commands
 from nat_tf.analysis import derive
+from nat_tf.analysis import ground_truth_derive
 
 COMMANDS = readme_commands.commands()
 RUN_HERE = ("bin/derive", "bin/compare", "bin/export", "bin/cost")
@@ -54,12 +57,16 @@ NOT_RUN = {
                              "tests/test_study.py runs a tiny study",
     "bench/holdout_stability.py": "derives ten times from a trained quickstart run and "
                                   "reselects thousands of times, a measurement",
+    "bench/nasbench201_report.py": "trains three policies on the table and searches every "
+                                   "held-out cell, minutes; tests/test_nasbench201_report.py "
+                                   "runs its searches on a few cells",
 }
 # The folders the README's commands read, by (flag, printed value): the fixture standing
 # for each, the arguments it is called with (None: not a function), and whether it is slow.
 INPUTS = {("run_dir", "RUN"): ("tiny_run", None, False),
           ("train_dir", "DIR"): ("final_run", None, False),
-          ("run_dir", "runs/loose_end"): ("quickstart_run", ("loose_end", 1), True)}
+          ("run_dir", "runs/loose_end"): ("quickstart_run", ("loose_end", 1), True),
+          ("run_dir", "runs/nb201"): ("nasbench201_run", None, False)}
 OUTPUT_FLAGS = ("output_dir", "root_dir")
 
 
@@ -146,7 +153,14 @@ def _check_outputs(command, words, stdout):
   """What the README says the command gives: derive's files and a network never costlier
   than the input, cost's JSON, the others' files."""
   output = readme_commands.flag_value(words, "output_dir")
-  if command.program == "bin/derive":
+  if command.program == "bin/derive" and command.flag("run_dir") == "runs/nb201":
+    assert sorted(os.listdir(output)) == sorted(ground_truth_derive.OUTPUT_FILES)
+    with open(os.path.join(output, "derivation.json"), encoding="utf-8") as handle:
+      derivation = json.load(handle)
+    for key in ("params", "madds"):
+      assert derivation["kept"][key] <= derivation["input"][key], derivation
+    assert derivation["kept"]["accuracy"] >= derivation["input"]["accuracy"], derivation
+  elif command.program == "bin/derive":
     assert sorted(os.listdir(output)) == sorted(derive.OUTPUT_FILES)
     with open(os.path.join(output, "cost.json"), encoding="utf-8") as handle:
       for setting in json.load(handle).values():

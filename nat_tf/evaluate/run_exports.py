@@ -19,8 +19,9 @@ _NETWORK_FILES = ("saved_model.pb", "variables", "assets", "fingerprint.pb")
 def policy_from_run(run_dir, output_dir, checkpoint=None, bindings=()):
   """Greedy and sampling policy SavedModels of a search run; returns the checkpoint used."""
   atomic.check_replaceable(output_dir, _POLICY_FILES)
-  search, path = runs.load(run_dir, bindings, checkpoint)
-  reload_check.export_policy_checked(search.agent, search.editor, output_dir)
+  search, path = runs.load(run_dir, bindings, checkpoint, ground_truth_ok=True)
+  reload_check.export_policy_checked(search.agent, search.editor, output_dir,
+                                     search.evaluation_inputs(16, seed=0))
   return path
 
 

@@ -40,18 +40,20 @@ class MovingAverageBaseline(tf.Module):
 
 
 @gin.configurable
-def make_agent(time_step_spec, action_spec, num_ops, num_nodes, baseline="moving_average",
+def make_agent(time_step_spec, action_spec, num_ops, layout, baseline="moving_average",
                learning_rate=3e-4, beta_1=0.5, beta_2=0.999, entropy_regularization=0.003,
                gradient_clipping=None, train_step_counter=None):
   """(ReinforceAgent with a GCN actor, MovingAverageBaseline or None).
+
+  `layout`: the cell space's graph.CellLayout, or a DARTS node count.
 
   With baseline='value_network' the agent holds a GCN value network instead.
   """
   if baseline not in BASELINES:
     raise UsageError(f"baseline={baseline!r} is not one of {list(BASELINES)}")
   observation_spec = time_step_spec.observation
-  actor = networks.GcnActorNetwork(observation_spec, action_spec, num_ops, num_nodes)
-  value = (networks.GcnValueNetwork(observation_spec, num_ops, num_nodes)
+  actor = networks.GcnActorNetwork(observation_spec, action_spec, num_ops, layout)
+  value = (networks.GcnValueNetwork(observation_spec, num_ops, layout)
            if baseline == "value_network" else None)
   agent = reinforce_agent.ReinforceAgent(
       time_step_spec, action_spec, actor_network=actor, value_network=value,

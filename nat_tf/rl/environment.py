@@ -25,16 +25,18 @@ from nat_tf.space import cost as cost_lib
 class ArchitectureEditor:
   """Applies per-edge actions to architecture tensors and checks them against the rules."""
 
-  def __init__(self, action_space, num_nodes):
+  def __init__(self, action_space, layout):
+    """`layout`: the cell space's graph.CellLayout, or a DARTS node count."""
     self.action_space = action_space
-    self.num_nodes = num_nodes
-    self.observe = observation_lib.ObservationBuilder(action_space, num_nodes)
+    self.observe = observation_lib.ObservationBuilder(action_space, layout)
+    self.layout = self.observe.layout
+    self.num_nodes = self.layout.num_nodes
     self._result = tf.constant(action_space.result)
 
   @property
   def action_spec(self):
-    return tensor_spec.BoundedTensorSpec((2, 2 * self.num_nodes), tf.int32, 0,
-                                         self.action_space.num_actions - 1, name="action")
+    return tensor_spec.BoundedTensorSpec((self.layout.num_cells, self.layout.num_edges), tf.int32,
+                                         0, self.action_space.num_actions - 1, name="action")
 
   def check(self, architectures, actions):
     """An assertion op: every action is valid for its edge (clear message otherwise)."""
@@ -66,17 +68,21 @@ class ArchitectureEditor:
 
 
 class CellCost:
-  """The cells' op cost of architecture tensors, by gathers from the analytic table."""
+  """The cells' op cost of architecture tensors, by gathers from an analytic table
+  [cell, strided (0, 1), op id] of one edge's cost summed over the network's cells of that
+  kind; `layout` says which edges are strided."""
 
-  def __init__(self, op_list, skeleton, metric="madds"):
-    self._table = tf.constant(np.array(cost_lib.edge_cost_table(op_list, skeleton, metric),
-                                       np.float64), tf.float32)
+  def __init__(self, table, layout):
+    self._table = tf.constant(np.array(table, np.float64), tf.float32)
+    self._layout = layout
+    self._strided_cells = tf.constant(np.array(layout.strided_cells)[:, None])
 
   def __call__(self, architectures):
     op_ids = architectures[..., arch_lib.OP_IDS, :]
-    cell = tf.broadcast_to(tf.constant([[0], [1]]), tf.shape(op_ids))
-    strided = tf.cast(tf.logical_and(cell == 1, architectures[..., arch_lib.SOURCES, :] < 2),
-                      tf.int32)
+    cells = self._layout.num_cells
+    cell = tf.broadcast_to(tf.range(cells)[:, None], tf.shape(op_ids))
+    strided = tf.cast(tf.logical_and(self._strided_cells, architectures[..., arch_lib.SOURCES, :]
+                                     < self._layout.num_inputs), tf.int32)
     per_edge = tf.gather_nd(self._table, tf.stack([cell, strided, op_ids], axis=-1))
     return tf.reduce_sum(per_edge, axis=[-2, -1])
 
@@ -92,19 +98,23 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
     `reward`: a reward.Reward, kept as `self.reward`; its `cost_metric` is the one
     `self.cell_cost` counts, built here so that the two cannot disagree;
     `input_architecture`: a fixed [2,2,E] input (derivation) or None for the
-    reference's random inputs. Minibatches come from `use_minibatches`."""
+    reference's random inputs. Minibatches come from `use_minibatches`.
+
+    Another cell space or another judge of accuracy (a benchmark's table) is a subclass
+    that overrides `make_cell_cost`, `_accuracy` and `_draw_inputs`."""
     self.editor = editor
     observe = editor.observe
     time_step_spec = ts.time_step_spec(observe.spec, tensor_spec.TensorSpec((), tf.float32))
     super().__init__(time_step_spec, editor.action_spec, batch_size)
     self._score = score_fn
     self._minibatches = None
-    self.cell_cost = CellCost(editor.action_space.op_list, skeleton, reward.cost_metric)
+    self._skeleton = skeleton
+    self.cell_cost = self.make_cell_cost(reward.cost_metric)
     self._generator = generator
     self._fixed_input = (None if input_architecture is None
                          else tf.constant(input_architecture, tf.int32))
     self.reward = reward
-    shape = (batch_size, 2, 2, observe.edges)
+    shape = (batch_size, editor.layout.num_cells, 2, observe.edges)
     self._architectures = tf.Variable(tf.zeros(shape, tf.int32), trainable=False)
     self._step_type = tf.Variable(tf.fill([batch_size], ts.StepType.LAST), trainable=False)
     self._reward = tf.Variable(tf.zeros([batch_size]), trainable=False)
@@ -119,6 +129,18 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
     binds it here inside that function, so a new epoch's iterator never retraces.
     """
     self._minibatches = iterator
+
+  def make_cell_cost(self, metric):
+    """A CellCost of the cells in `metric` ('madds' or 'params'), over the skeleton's cells."""
+    return CellCost(cost_lib.edge_cost_table(self.editor.action_space.op_list, self._skeleton,
+                                             metric), self.editor.layout)
+
+  def _accuracy(self, architectures):
+    """Accuracy [M] of architectures [M, cells, 2, E]: the supernet's, on the next minibatch."""
+    if self._minibatches is None:
+      raise UsageError("TransformationEnvironment has no minibatches: call use_minibatches")
+    images, labels = next(self._minibatches)
+    return self._score(images, labels, architectures)
 
   def _draw_inputs(self):
     if self._fixed_input is not None:
@@ -150,10 +172,7 @@ class TransformationEnvironment(tf_environment.TFEnvironment):
     inputs = self._architectures.value()
     with tf.control_dependencies([self.editor.check(inputs, action)]):
       outputs = self.editor.apply(inputs, action)
-    if self._minibatches is None:
-      raise UsageError("TransformationEnvironment has no minibatches: call use_minibatches")
-    images, labels = next(self._minibatches)
-    accuracy = self._score(images, labels, tf.concat([inputs, outputs], axis=0))
+    accuracy = self._accuracy(tf.concat([inputs, outputs], axis=0))
     parts = self.reward(accuracy[:self.batch_size], accuracy[self.batch_size:],
                         self.cell_cost(inputs), self.cell_cost(outputs))
     self.accuracy_change.assign(parts.accuracy_change)

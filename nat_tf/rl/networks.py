@@ -1,9 +1,12 @@
 """Spektral GCN actor and value networks over the two cell graphs (NAT_SPEC 4).
 
-Each cell is a graph: the two input nodes carry a learned embedding, node t >= 2
-the embeddings of the ops on its two incoming edges; a linear projection and two
-Spektral GCNConv layers give node states. Normal and reduction cells go through
-the same encoder. The actor turns node states into one logit vector per edge and
+Each cell is a graph: the input nodes carry a learned embedding, an intermediate
+node the embeddings of the ops on its incoming edges, concatenated in edge order
+(zeros where it has fewer edges than the cell space's most: NAS-Bench-201's node 1
+has one, node 3 three); a linear projection and two Spektral GCNConv layers give
+node states. Every cell of an architecture (DARTS: normal and reduction) goes
+through the same encoder. Where nodes are, which edges feed them and how many cells
+there are is the cell space's `graph.CellLayout`. The actor turns node states into one logit vector per edge and
 masks invalid transitions (the BMSoftmax of NAT++, also used for NAT's masks).
 
 Two choices are gin switches:
@@ -18,6 +21,7 @@ Two choices are gin switches:
 """
 
 import gin
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 from spektral.layers import GCNConv
@@ -28,6 +32,7 @@ from tf_agents.specs import tensor_spec
 from tf_agents.utils import nest_utils
 
 from nat_tf.errors import UsageError
+from nat_tf.space import graph
 
 ADJACENCY_FORMS = ("gcn", "reference")
 READOUTS = ("edge", "reference")
@@ -50,20 +55,27 @@ def _check_choice(name, value, choices):
 
 @gin.configurable
 class CellEncoder(tf.keras.layers.Layer):
-  """Node states [M, N+2, hidden] and op embeddings [M, E, edge_hidden] of M cells."""
+  """Node states [M, nodes, hidden] and op embeddings [M, E, edge_hidden] of M cells."""
 
-  def __init__(self, num_ops, num_nodes, edge_hidden=100, features=1024, hidden=100,
+  def __init__(self, num_ops, layout, edge_hidden=100, features=1024, hidden=100,
                adjacency="reference", weight_decay=5e-4, name="cell_encoder"):
+    """`layout`: the cell space's graph.CellLayout, or a DARTS node count."""
     super().__init__(name=name)
     _check_choice("adjacency", adjacency, ADJACENCY_FORMS)
-    self.num_nodes = num_nodes
+    self.layout = graph.layout_of(layout)
+    self.num_nodes = self.layout.num_nodes
+    # Edge e of the padded [E + 1] embeddings feeds each node slot; index E is the zero pad.
+    node_edges = self.layout.node_edges()
+    self._node_edges = tf.constant(np.where(node_edges < 0, self.layout.num_edges, node_edges))
+    self.node_width = self.layout.max_in_degree * edge_hidden
     self.adjacency_form = adjacency
     self.edge_hidden = edge_hidden
     # PyTorch's Adam weight_decay=wd adds wd*w to the gradient: an L2 loss of wd/2.
     self.regularizer = tf.keras.regularizers.l2(weight_decay / 2) if weight_decay else None
     self.op_embedding = tf.keras.layers.Embedding(num_ops, edge_hidden,
                                                   embeddings_regularizer=self.regularizer)
-    self.input_embedding = self.add_weight("input_nodes", (2, 2 * edge_hidden),
+    self.input_embedding = self.add_weight("input_nodes",
+                                           (self.layout.num_inputs, self.node_width),
                                            initializer="uniform", regularizer=self.regularizer)
     self.project = tf.keras.layers.Dense(features, kernel_regularizer=self.regularizer,
                                          bias_regularizer=self.regularizer)
@@ -75,8 +87,11 @@ class CellEncoder(tf.keras.layers.Layer):
   def call(self, op_ids, adjacency):
     op_embeddings = self.op_embedding(op_ids)
     cells = tf.shape(op_ids)[0]
-    intermediate = tf.reshape(op_embeddings, [cells, self.num_nodes, 2 * self.edge_hidden])
-    inputs = tf.broadcast_to(self.input_embedding, [cells, 2, 2 * self.edge_hidden])
+    padded = tf.pad(op_embeddings, [[0, 0], [0, 1], [0, 0]])
+    intermediate = tf.reshape(tf.gather(padded, self._node_edges, axis=1),
+                              [cells, self.num_nodes, self.node_width])
+    inputs = tf.broadcast_to(self.input_embedding,
+                             [cells, self.layout.num_inputs, self.node_width])
     features = self.project(tf.concat([inputs, intermediate], axis=1))
     a = preprocess_adjacency(adjacency, self.adjacency_form)
     states = self.gcn2([self.gcn1([features, a]), a])
@@ -84,10 +99,12 @@ class CellEncoder(tf.keras.layers.Layer):
 
 
 def _flatten_cells(observation):
-  """[M, 2, ...] observation -> [2M, ...] per-cell tensors, plus a reduce-cell flag [2M]."""
+  """[M, cells, ...] observation -> [M * cells, ...] per-cell tensors, plus each cell's index
+  in its architecture [M * cells] (DARTS: 0 normal, 1 reduction)."""
   flat = {key: tf.reshape(value, tf.concat([[-1], tf.shape(value)[2:]], 0))
           for key, value in observation.items()}
-  flags = tf.tile(tf.constant([0.0, 1.0]), [tf.shape(observation["op_ids"])[0]])
+  op_ids = observation["op_ids"]
+  flags = tf.tile(tf.cast(tf.range(tf.shape(op_ids)[1]), tf.float32), [tf.shape(op_ids)[0]])
   return flat, flags
 
 
@@ -110,9 +127,14 @@ def _assert_every_edge_has_an_action(mask):
 class GcnActorNetwork(network.DistributionNetwork):
   """Per-edge categorical over the action space, masked to valid transitions."""
 
-  def __init__(self, observation_spec, action_spec, num_ops, num_nodes, readout="edge",
+  def __init__(self, observation_spec, action_spec, num_ops, layout, readout="edge",
                name="GcnActorNetwork"):
+    """`layout`: the cell space's graph.CellLayout, or a DARTS node count."""
     _check_choice("readout", readout, READOUTS)
+    layout = graph.layout_of(layout)
+    if readout == "reference" and layout.targets != graph.darts_layout(layout.num_nodes).targets:
+      raise UsageError(f"readout='reference' reads two edges per node, which the {layout.name} "
+                       "cell space does not have; use GcnActorNetwork.readout = 'edge'")
     num_actions = int(action_spec.maximum) - int(action_spec.minimum) + 1
     output_spec = distribution_spec.DistributionSpec(
         tfp.distributions.Categorical,
@@ -121,10 +143,10 @@ class GcnActorNetwork(network.DistributionNetwork):
     super().__init__(input_tensor_spec=observation_spec, state_spec=(), output_spec=output_spec,
                      name=name)
     self.num_actions = num_actions
-    self.num_nodes = num_nodes
+    self.layout = layout
     self.readout = readout
     self._check_masks = True
-    self.encoder = CellEncoder(num_ops, num_nodes)
+    self.encoder = CellEncoder(num_ops, layout)
     regularizer = self.encoder.regularizer
     small = tf.keras.initializers.VarianceScaling(0.1)
     if readout == "edge":
@@ -147,7 +169,8 @@ class GcnActorNetwork(network.DistributionNetwork):
     if self.readout == "edge":
       logits = self._edge_logits(states, op_embeddings, cells["sources"], reduce_flag)
     else:
-      logits = tf.reshape(self.logits(states[:, 2:]), [-1, 2 * self.num_nodes, self.num_actions])
+      logits = tf.reshape(self.logits(states[:, self.layout.num_inputs:]),
+                          [-1, self.layout.num_edges, self.num_actions])
     logits = tf.reshape(logits, tf.shape(observation["mask"]))
     checks = [_assert_every_edge_has_an_action(observation["mask"])] if self._check_masks else []
     with tf.control_dependencies(checks):
@@ -164,7 +187,7 @@ class GcnActorNetwork(network.DistributionNetwork):
       self._check_masks = True
 
   def _edge_logits(self, states, op_embeddings, sources, reduce_flag):
-    targets = tf.repeat(tf.range(2, self.num_nodes + 2), 2)
+    targets = tf.constant(self.layout.targets, tf.int32)
     source_states = tf.gather(states, sources, batch_dims=1)
     target_states = tf.gather(states, targets, axis=1)
     edges = tf.shape(sources)[1]
@@ -177,9 +200,9 @@ class GcnActorNetwork(network.DistributionNetwork):
 class GcnValueNetwork(network.Network):
   """State value of an input architecture: mean node state of each cell -> linear."""
 
-  def __init__(self, observation_spec, num_ops, num_nodes, name="GcnValueNetwork"):
+  def __init__(self, observation_spec, num_ops, layout, name="GcnValueNetwork"):
     super().__init__(input_tensor_spec=observation_spec, state_spec=(), name=name)
-    self.encoder = CellEncoder(num_ops, num_nodes)
+    self.encoder = CellEncoder(num_ops, layout)
     self.value = tf.keras.layers.Dense(1, kernel_regularizer=self.encoder.regularizer)
 
   def call(self, observation, step_type=None, network_state=(), training=False):
@@ -187,5 +210,6 @@ class GcnValueNetwork(network.Network):
     squash, observation = _squash(observation, self.input_tensor_spec)
     cells, _ = _flatten_cells(observation)
     states, _ = self.encoder(cells["op_ids"], cells["adjacency"])
-    pooled = tf.reshape(tf.reduce_mean(states, axis=1), [-1, 2 * states.shape[-1]])
+    cells = self.encoder.layout.num_cells
+    pooled = tf.reshape(tf.reduce_mean(states, axis=1), [-1, cells * states.shape[-1]])
     return squash.unflatten(tf.squeeze(self.value(pooled), -1)), network_state

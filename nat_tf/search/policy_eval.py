@@ -27,9 +27,7 @@ from tf_agents.trajectories import time_step as ts
 
 from nat_tf.nn import architecture as arch_lib
 from nat_tf.rl import control_policies
-from nat_tf.rl import environment
 from nat_tf.rl import reward as reward_lib
-from nat_tf.search import holdout
 from nat_tf.search import placement
 from nat_tf.space import cost
 
@@ -70,15 +68,16 @@ class PolicyEvaluator:
   """Scores transformations of `num_cells` fixed random input cells on the held-out split."""
 
   def __init__(self, search, num_cells=200, cells_seed=CELLS_SEED, batch_size=256):
-    """`batch_size`: held-out images per supernet call (holdout.HoldoutScorer)."""
+    """`search`: a search setup (SearchSetup, GroundTruthSetup), which says where the
+    input cells come from (`evaluation_inputs`) and what scores them
+    (`held_out_scorer`); `batch_size`: held-out images per supernet call
+    (holdout.HoldoutScorer)."""
     self.search = search
     self.op_list = search.action_space.op_list
-    self.inputs = arch_lib.random(tf.random.Generator.from_seed(cells_seed), num_cells,
-                                  search.editor.num_nodes, self.op_list)
-    self.time_step = ts.restart(search.editor.observe(self.inputs), num_cells)
-    self.holdout = holdout.HoldoutScorer(search, batch_size)
-    skeleton = search.supernet.skeleton
-    self._costs = {metric: environment.CellCost(self.op_list, skeleton, metric)
+    self.inputs = search.evaluation_inputs(num_cells, cells_seed)
+    self.time_step = ts.restart(search.editor.observe(self.inputs), self.inputs.shape[0])
+    self.holdout = search.held_out_scorer(batch_size)
+    self._costs = {metric: search.environment.make_cell_cost(metric)
                    for metric in cost.COST_METRICS}
 
   def score(self, actions):

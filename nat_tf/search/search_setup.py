@@ -14,10 +14,12 @@ from nat_tf.data import pipeline
 from nat_tf.data import splits
 from nat_tf.errors import check_finite
 from nat_tf.errors import check_integer
+from nat_tf.nn import architecture as arch_lib
 from nat_tf.nn import supernet as supernet_lib
 from nat_tf.rl import agent as agent_lib
 from nat_tf.rl import environment
 from nat_tf.rl import reward as reward_lib
+from nat_tf.search import holdout
 from nat_tf.search import policy_trainer
 from nat_tf.search import supernet_steps
 from nat_tf.space import action_spaces
@@ -71,6 +73,17 @@ class SearchSetup:
         len(self.action_space.op_list), num_nodes)
     self.policy_trainer = policy_trainer.PolicyTrainer(self.environment, self.agent,
                                                        self.baseline)
+
+  def evaluation_inputs(self, count, seed):
+    """`count` random input cells [count, 2, 2, E] drawn as the search draws its inputs, from
+    their own `seed`: the held-out evaluation's cells (search/policy_eval.py)."""
+    return arch_lib.random(tf.random.Generator.from_seed(seed), count, self.editor.num_nodes,
+                           self.action_space.op_list)
+
+  def held_out_scorer(self, batch_size):
+    """What scores architectures for the held-out evaluation: the supernet on the held-out
+    split, `batch_size` images per call."""
+    return holdout.HoldoutScorer(self, batch_size)
 
   def trackables(self):
     items = {"supernet": self.supernet, "weight_sgd": self.weight_trainer.sgd,

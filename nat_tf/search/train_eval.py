@@ -72,33 +72,49 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
   setup = search_setup.SearchSetup()
   transformations.encode(target, setup.editor)  # fail now, not after training
   chief = strategy_lib.is_chief(setup.strategy)
+  phases = _phases(setup, epochs, warmup_epochs, learning_rate_min, summary_every,
+                   policy_summary_every)
+  run_phases(root_dir, setup, phases, epochs, chief=chief, log_every=log_every,
+             checkpoint_every=checkpoint_every, max_nonfinite=max_nonfinite,
+             on_save=_TargetDrawing(setup, target))
+  result = report(setup, target, report_dataset)
+  evaluate_and_export(root_dir, setup, result, evaluate_cells, chief)
+  return result
+
+
+def run_phases(root_dir, setup, phases, epochs, *, chief, log_every, checkpoint_every,
+               max_nonfinite, on_save=None):
+  """A search's step loop in `root_dir`, from its latest checkpoint to the end: the part of a
+  run every search shares (the supernet's here, a benchmark table's in ground_truth.py),
+  whatever its phases are. `setup` holds `state` and `trackables()`."""
   checkpointer = checkpoints.Checkpointer(root_dir, setup.state, chief=chief,
                                           **setup.trackables())
   restored = checkpoints.resume(checkpointer, root_dir)
   if restored:
     logging.info("resumed from %s at %s", restored, setup.state.status())
   writer = tf.summary.create_file_writer(root_dir) if chief else tf.summary.create_noop_writer()
-  loop = step_loop.StepLoop(
-      checkpointer, _phases(setup, epochs, warmup_epochs, learning_rate_min, summary_every,
-                            policy_summary_every),
-      epochs, log_every=log_every, checkpoint_every=checkpoint_every,
-      max_nonfinite=max_nonfinite, on_save=_TargetDrawing(setup, target))
+  loop = step_loop.StepLoop(checkpointer, phases, epochs, log_every=log_every,
+                            checkpoint_every=checkpoint_every, max_nonfinite=max_nonfinite,
+                            on_save=on_save)
   def finish():
     setup.state.finished.assign(True)
     loop.save(last=True)
 
   with writer.as_default():
     loop.run(finish)
-  result = report(setup, target, report_dataset)
+
+
+def evaluate_and_export(root_dir, setup, result, evaluate_cells, chief):
+  """After the loop: the held-out evaluation of `evaluate_cells` input cells (if > 0) into
+  `result` and policy_eval.json, and the policy's export."""
   if evaluate_cells:
     scores, _ = policy_eval.PolicyEvaluator(setup, num_cells=evaluate_cells).evaluate()
-    result["held_out"] = {"cells": evaluate_cells,
+    result["held_out"] = {"cells": scores["greedy"].reward.shape[0],
                           "policies": {name: score.summary() for name, score in scores.items()}}
     if chief:
       atomic.write_json(os.path.join(root_dir, "policy_eval.json"), result["held_out"])
   if chief:
     export.export_policy(setup.agent, setup.editor, os.path.join(root_dir, "policy"))
-  return result
 
 
 def report(setup, genotype, dataset):
@@ -118,9 +134,8 @@ def _phases(setup, epochs, warmup_epochs, learning_rate_min, summary_every,
     raise UsageError(f"batch_size={batch_size} is larger than a search split "
                      f"({sizes.weights_size} weights / {sizes.policy_size} policy examples); "
                      "lower SearchSetup.batch_size")
-  weights, policy = position.SEARCH_PHASES
+  weights = position.SEARCH_PHASES[0]
   trainer = setup.weight_trainer
-  optimizer = setup.agent._optimizer  # pylint: disable=protected-access
 
   def start_weights(epoch, skip):
     trainer.sgd.learning_rate.assign(schedule.learning_rate(
@@ -130,24 +145,35 @@ def _phases(setup, epochs, warmup_epochs, learning_rate_min, summary_every,
   def start_policy(epoch, skip):
     return setup.epoch_batches(sizes.policy, epoch, skip=skip, shift=1)  # its own shuffle
 
-  def policy_step(batches):
-    metrics = setup.policy_trainer.step(batches)
-    setup.state.mean_reward.assign(metrics["reward_mean"])
-    return metrics
-
   return (
       step_loop.Phase(
           weights, sizes.weights_size // batch_size, start_weights, trainer.step,
           _summaries(weights, lambda: trainer.sgd.learning_rate), summary_every,
           lambda metrics: step_loop.shown(metrics, ("loss", "accuracy")),
           "WeightTrainer.learning_rate"),
-      step_loop.Phase(
-          policy, sizes.policy_size // batch_size, start_policy, policy_step,
-          _summaries(policy, lambda: optimizer.learning_rate, setup.action_space.action_names),
-          policy_summary_every,
-          lambda metrics: step_loop.shown(metrics, ("reward_mean", "accuracy_change",
-                                                    "cost_change", "entropy")),
-          "make_agent.learning_rate", first_epoch=warmup_epochs))
+      policy_phase(setup, sizes.policy_size // batch_size, start_policy, policy_summary_every,
+                   first_epoch=warmup_epochs))
+
+
+def policy_phase(setup, steps, start, summary_every, first_epoch=0):
+  """The phase of REINFORCE steps, `steps` an epoch from `first_epoch` on; `start(epoch, skip)`
+  returns what each step's environment scores on (the epoch's minibatches, or None where
+  the accuracy is read from a table)."""
+  policy = position.SEARCH_PHASES[1]
+  optimizer = setup.agent._optimizer  # pylint: disable=protected-access
+
+  def policy_step(batches):
+    metrics = setup.policy_trainer.step(batches)
+    setup.state.mean_reward.assign(metrics["reward_mean"])
+    return metrics
+
+  return step_loop.Phase(
+      policy, steps, start, policy_step,
+      _summaries(policy, lambda: optimizer.learning_rate, setup.action_space.action_names),
+      summary_every,
+      lambda metrics: step_loop.shown(metrics, ("reward_mean", "accuracy_change", "cost_change",
+                                                "entropy")),
+      "make_agent.learning_rate", first_epoch=first_epoch)
 
 
 def _summaries(prefix, learning_rate, action_names=()):
@@ -205,10 +231,10 @@ def format_report(result):
   return "\n".join(lines)
 
 
-def format_held_out(held_out):
+def format_held_out(held_out, scored_on="the held-out images"):
   """One line per policy: edge outcomes, accuracy change, cost change of the cells."""
-  lines = [f"on {held_out['cells']} held-out random input cells (accuracy change on the "
-           "held-out images, change of the cells' multiply-adds):"]
+  lines = [f"on {held_out['cells']} held-out random input cells (accuracy change on "
+           f"{scored_on}, change of the cells' multiply-adds):"]
   for name in ("greedy", "sampling", "uniform", "placement"):
     policy = held_out["policies"][name]
     lines.append(f"  {name:<10} kept {policy['kept']:.2f} skip {policy['skipped']:.2f} "

@@ -1,9 +1,11 @@
-"""Operation vocabularies of NAT and NAT++, the classes of their operations, and the
-family table that says what each op is.
+"""Operation vocabularies of NAT, NAT++ and NAS-Bench-201, the classes of their
+operations, and the family table that says what each op is.
 
 An op's index in its list is the op id that the supernet, the policy's embeddings
 and the observation tensors use, so the lists keep the reference's order exactly
-(NAT_SPEC 2.2). Ops outside every list (NAONet's) are still known by name so that
+(NAT_SPEC 2.2). NAS-Bench-201's list orders its ops as the others do (pooling first,
+null last), not as the benchmark does; its table index (space/nasbench201.py) is
+defined on this order. Ops outside every list (NAONet's) are still known by name so that
 such genotypes parse, cost and build; they are rejected only where a fixed
 vocabulary is required (a supernet or a trained policy).
 
@@ -72,7 +74,13 @@ NATPP = OpList("natpp", (
     "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3",
     "dil_conv_5x5", "conv_1x1", "conv_3x3", "conv_5x5", "null"))
 
-OP_LISTS = {op_list.name: op_list for op_list in (FULLY_CONCAT, LOOSE_END, NATPP)}
+# NAS-Bench-201's five ops under this project's names (space/nasbench201.py maps them to
+# the benchmark's), so its cells cost and build with the ops every other list uses.
+NASBENCH201 = OpList("nasbench201", (
+    "avg_pool_3x3", "skip_connect", "conv_1x1", "conv_3x3", "null"))
+
+OP_LISTS = {op_list.name: op_list
+            for op_list in (FULLY_CONCAT, LOOSE_END, NATPP, NASBENCH201)}
 
 
 class OpFamily(enum.Enum):
@@ -159,7 +167,8 @@ def outputs_loose_ends(op_list_or_name):
 
 
 def op_list(name_or_list):
-  """An OpList from its name ('fully_concat', 'loose_end', 'natpp') or itself."""
+  """An OpList from its name ('fully_concat', 'loose_end', 'natpp', 'nasbench201') or
+  itself."""
   if isinstance(name_or_list, OpList):
     return name_or_list
   if name_or_list not in OP_LISTS:

@@ -19,10 +19,15 @@ def _counter(name, value=0):
 
 
 class SearchState(tf.Module):
-  """A search's position and counts, its latest mean reward and whether it finished."""
+  """A search's position and counts, its latest mean reward and whether it finished.
 
-  def __init__(self):
+  `phases`: the search's phase names in their order, SEARCH_PHASES or a part of it (a
+  search on a benchmark's table has no weights phase); `phase` indexes them, and each
+  phase's steps are counted in its own variable whatever its index."""
+
+  def __init__(self, phases=SEARCH_PHASES):
     super().__init__(name="run_state")
+    self.phases = tuple(phases)
     self.epoch = _counter("epoch")
     self.phase = _counter("phase")
     self.step_in_phase = _counter("step_in_phase")
@@ -48,7 +53,8 @@ class SearchState(tf.Module):
     return int(self._steps(phase))
 
   def _steps(self, phase):
-    return (self.weight_steps, self.policy_steps)[phase]
+    counters = dict(zip(SEARCH_PHASES, (self.weight_steps, self.policy_steps)))
+    return counters[self.phases[phase]]
 
   @property
   def total_steps(self):
@@ -57,7 +63,7 @@ class SearchState(tf.Module):
   def status(self):
     """What status.json shows next to each checkpoint."""
     reward = float(self.mean_reward)
-    return {"epoch": int(self.epoch), "phase": SEARCH_PHASES[int(self.phase)],
+    return {"epoch": int(self.epoch), "phase": self.phases[int(self.phase)],
             "step_in_phase": int(self.step_in_phase), "weight_steps": int(self.weight_steps),
             "policy_steps": int(self.policy_steps),
             "latest_mean_reward": None if reward != reward else reward,
