@@ -62,8 +62,8 @@ def test_inputs_come_from_the_training_half_only(setup):
   env = setup.environment
   seen = set()
   for _ in range(20):
-    env.reset()
-    seen.update(gt_environment.table_rows(env._architectures).numpy().tolist())  # pylint: disable=protected-access
+    op_ids = env.reset().observation["op_ids"].numpy()[:, 0]
+    seen.update(nasbench201.arch_index(op_ids).tolist())
   assert seen <= set(setup.train_rows.tolist())
   assert not seen & set(setup.held_out_rows.tolist()) and len(seen) > 1000
 
@@ -72,12 +72,10 @@ def test_reward_is_the_table_change_minus_the_weighted_cost_change(setup, nasben
   env = setup.environment
   time_step = env.reset()
   policy = control_policies.UniformValidPolicy(env.time_step_spec(), env.action_spec())
-  action = policy.action(time_step).action
-  inputs = env._architectures.numpy()  # pylint: disable=protected-access
-  last = env.step(action)
-  outputs = env._architectures.numpy()  # pylint: disable=protected-access
+  last = env.step(policy.action(time_step).action)
+  inputs, outputs = (step.observation["op_ids"].numpy()[:, 0] for step in (time_step, last))
   for before, after, reward in zip(inputs, outputs, last.reward.numpy()):
-    cells = [nasbench201.from_op_ids(arch[0, 0]) for arch in (before, after)]
+    cells = [nasbench201.from_op_ids(op_ids) for op_ids in (before, after)]
     accuracy = [nasbench201_table.accuracy_of(c, "cifar10") / 100 for c in cells]
     madds = [nasbench201.cells_op_cost(c, "madds") for c in cells]
     relative = (madds[1] - madds[0]) / madds[0] if madds[0] else 0.0  # a cell of no op cost

@@ -1,4 +1,4 @@
-"""Spektral GCN actor and value networks over the two cell graphs (NAT_SPEC 4).
+"""Spektral GCN actor and value networks over an architecture's cell graphs (NAT_SPEC 4).
 
 Each cell is a graph: the input nodes carry a learned embedding, an intermediate
 node the embeddings of the ops on its incoming edges, concatenated in edge order
@@ -6,8 +6,9 @@ node the embeddings of the ops on its incoming edges, concatenated in edge order
 has one, node 3 three); a linear projection and two Spektral GCNConv layers give
 node states. Every cell of an architecture (DARTS: normal and reduction) goes
 through the same encoder. Where nodes are, which edges feed them and how many cells
-there are is the cell space's `graph.CellLayout`. The actor turns node states into one logit vector per edge and
-masks invalid transitions (the BMSoftmax of NAT++, also used for NAT's masks).
+there are is the cell space's `graph.CellLayout`. The actor turns node states into
+one logit vector per edge and masks invalid transitions (the BMSoftmax of NAT++,
+also used for NAT's masks).
 
 Two choices are gin switches:
 - `adjacency`: 'reference' (default, the official code's input) feeds the raw
