@@ -1,11 +1,11 @@
 """Shared plumbing of the bin/ programs: flags -> gin -> call, with one-line errors.
 
 Every program takes `--gin_file` (repeatable), `--gin_bindings` (repeatable) and
-`--root_dir`. A bad gin file or binding, or bad input raised as UsageError, ends
-the program with status 2 and one line on stderr naming the problem; so does a
-TypeError raised inside a gin configurable (a binding of the wrong type). SIGINT
-and SIGTERM end it with one line saying what was saved (status 128 + the signal).
-Anything else is a bug and keeps its traceback.
+`--root_dir`. A mistyped flag or a bad flag value, a bad gin file or binding, or bad
+input raised as UsageError, ends the program with status 2 and one line on stderr
+naming the problem; so does a TypeError raised inside a gin configurable (a binding of
+the wrong type). SIGINT and SIGTERM end it with one line saying what was saved (status
+128 + the signal). Anything else is a bug and keeps its traceback.
 """
 
 import json
@@ -104,6 +104,15 @@ def root_dir(required=True):
   return FLAGS.root_dir
 
 
+def _parse_flags(argv):
+  """absl's flag parsing, but a mistyped flag or a bad flag value ends the program like any
+  other bad input (absl's own parser prints two lines and exits with status 1)."""
+  try:
+    return FLAGS(argv)
+  except flags.Error as error:
+    fail(f"{' '.join(str(error).split())} (--helpfull lists every flag)")
+
+
 def run(main):
   """app.run(main) with gin parsed first and UsageError turned into one line."""
 
@@ -125,7 +134,7 @@ def run(main):
       print(f"interrupted: {stop}", file=sys.stderr)
       sys.exit(128 + stop.signum)
 
-  app.run(guarded)
+  app.run(guarded, flags_parser=_parse_flags)
 
 
 def _configurable(error):

@@ -40,3 +40,11 @@ def check_finite(name, value):
   if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
     raise UsageError(f"{name}={value!r} must be a finite number")
   return value
+
+
+def check_positive(name, value):
+  """`value` if it is a finite number > 0; else a UsageError naming the gin parameter `name`
+  (a learning rate <= 0 trains away from the goal, or not at all, without an error)."""
+  if check_finite(name, value) <= 0:
+    raise UsageError(f"{name}={value!r} must be > 0")
+  return value

@@ -6,11 +6,14 @@ taken over) while they write a run; the file names the holder's process, so a
 second program on the same folder stops at once saying who holds it. A start
 that fails before the run's first checkpoint removes what it created (the folder
 itself if it made it), so a mistyped first command leaves nothing behind that
-looks like a run.
+looks like a run. What a save killed mid-way leaves (TensorFlow's `ckpt-N_temp`
+folders, atomic.py's hidden `.*.tmp` temporaries) is removed when the next holder
+takes the lock: nothing else writes there then, and nothing else would remove them.
 """
 
 import contextlib
 import fcntl
+import glob
 import json
 import os
 import shutil
@@ -18,11 +21,17 @@ import socket
 import sys
 import time
 
+from absl import logging
+
 from nat_tf.errors import UsageError
 
 LOCK_FILE = ".lock"
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_INDEX = "checkpoint"  # what tf.train.CheckpointManager writes after each save
+# (subfolder, pattern) of what an interrupted save leaves: TensorFlow writes a checkpoint
+# into `<prefix>_temp/` before renaming its files; atomic.py names its temporaries
+# `.<name>.<random>.tmp` (atomic.py is on this module's layer, hence no import of it).
+TEMPORARIES = ((".", ".*.tmp"), (CHECKPOINT_DIR, "ckpt-*_temp"))
 
 
 def has_checkpoint(root_dir):
@@ -70,6 +79,36 @@ def lock(root_dir, flag="--root_dir"):
     yield
 
 
+def _remove(path):
+  if os.path.isdir(path) and not os.path.islink(path):
+    shutil.rmtree(path, ignore_errors=True)
+  else:
+    os.remove(path)
+
+
+def remove_temporaries(root_dir):
+  """Remove the TEMPORARIES of `root_dir` that a killed save left; call it only while
+  holding the folder's lock, so that no save of a live process is among them."""
+  found = sorted(path for folder, pattern in TEMPORARIES
+                 for path in glob.glob(os.path.join(glob.escape(os.path.join(root_dir, folder)),
+                                                    pattern)))
+  for path in found:
+    _remove(path)
+  if found:
+    logging.info("removed what an interrupted save left in %s: %s", root_dir,
+                 ", ".join(os.path.relpath(path, root_dir) for path in found))
+
+
+@contextlib.contextmanager
+def locked(root_dir, flag="--root_dir"):
+  """Create `root_dir` and hold its lock while the block runs, its stale temporaries removed
+  first; a UsageError naming `flag` if it cannot be created or another process holds it."""
+  _create(root_dir, flag)
+  with lock(root_dir, flag):
+    remove_temporaries(root_dir)
+    yield root_dir
+
+
 def _remove_new_entries(root_dir, before):
   """Remove what a failed first start created: the whole folder if it made it (`before` is
   None), else the entries that were not in `before`."""
@@ -77,11 +116,7 @@ def _remove_new_entries(root_dir, before):
     shutil.rmtree(root_dir, ignore_errors=True)
     return
   for entry in set(os.listdir(root_dir)) - before:
-    path = os.path.join(root_dir, entry)
-    if os.path.isdir(path) and not os.path.islink(path):
-      shutil.rmtree(path, ignore_errors=True)
-    else:
-      os.remove(path)
+    _remove(os.path.join(root_dir, entry))
 
 
 @contextlib.contextmanager
@@ -90,11 +125,11 @@ def opened(root_dir, exclusive=True, flag="--root_dir"):
   workers of a multi-worker run, which share the chief's folder), hold its lock, and if
   the block fails before the run's first checkpoint, remove what this start created."""
   before = set(os.listdir(root_dir)) if os.path.isdir(root_dir) else None
-  _create(root_dir, flag)
   if not exclusive:
+    _create(root_dir, flag)
     yield root_dir
     return
-  with lock(root_dir, flag):
+  with locked(root_dir, flag):
     try:
       yield root_dir
     except BaseException:

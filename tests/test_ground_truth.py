@@ -17,7 +17,7 @@ from nat_tf.rl import ground_truth_environment as gt_environment
 from nat_tf.search import ground_truth
 from nat_tf.space import graph
 from nat_tf.space import nasbench201
-from tests.conftest import run_bin
+from conftest import run_bin
 
 GIN = "gin/nasbench201.gin"
 

@@ -211,7 +211,7 @@ def _interrupted(args, root, signum):
   assert "Traceback" not in stderr, stderr[-3000:]
   lines = [line for line in stderr.splitlines() if line.startswith("interrupted:")]
   assert len(lines) == 1 and signal.Signals(signum).name in lines[0], stderr[-3000:]
-  assert "run the same command again (same --root_dir) to resume" in lines[0]
+  assert f"in {root}: run the same command again to resume" in lines[0]
   status = json.loads((root / "status.json").read_text())
   assert f"saved as {status['checkpoint']}" in lines[0]
   return status

@@ -52,8 +52,23 @@ def parse_seeds(values, flag="--seeds"):
     seeds = [int(value) for value in values]
   except ValueError:
     raise UsageError(f"{flag}={','.join(values)}: give integers, e.g. {flag}=0,1,2") from None
+  return check_seeds(seeds, flag)
+
+
+def check_seeds(seeds, flag="--seeds"):
+  """`seeds` if they are distinct integers >= 0, at least one; else a UsageError naming
+  `flag`. A repeated seed repeats the same search, which would count twice in the means;
+  numpy refuses a negative one only deep inside a run."""
   if not seeds:
     raise UsageError(f"{flag} is empty; give at least one seed, e.g. {flag}=0,1,2")
+  given = ",".join(str(seed) for seed in seeds)
+  negative = [seed for seed in seeds if seed < 0]
+  if negative:
+    raise UsageError(f"{flag}={given}: {negative[0]} is negative; give seeds >= 0")
+  repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+  if repeated:
+    raise UsageError(f"{flag}={given} repeats {', '.join(map(str, repeated))}; give each seed "
+                     "once")
   return seeds
 
 

@@ -20,7 +20,8 @@ with its exact McNemar test against the input.
                every method and input that kept that architecture;
   study.json, study.md, study.png   the results, written when every training is done.
 A training with report.json is finished; any other resumes from its checkpoint, so a
-rerun after an interruption trains only what is unfinished.
+rerun after an interruption trains only what is unfinished. A study holds `output_dir`'s
+lock (run_folder.py) while it plans and trains: a second one on the folder stops at once.
 """
 
 import hashlib
@@ -34,6 +35,7 @@ import gin
 from nat_tf import atomic
 from nat_tf import progress as progress_lib
 from nat_tf import run_config
+from nat_tf import run_folder
 from nat_tf.analysis import compare
 from nat_tf.analysis import derive
 from nat_tf.data import datasets
@@ -199,6 +201,7 @@ def train_one(folder, genotype, protocol, seed):
     run_config.add_search_paths(protocol["gin_files"])
     gin.parse_config_files_and_bindings(protocol["gin_files"], protocol_bindings(protocol, seed))
     os.makedirs(folder, exist_ok=True)
+    run_folder.remove_temporaries(folder)  # under the study's lock
     run_config.write_config(folder)
     report = train_final.train_final(folder, genotype)
     run_config.write_operative_config(folder)
@@ -345,14 +348,16 @@ def study_run(run_dir, inputs, output_dir, seeds, gin_files=(), bindings=(), pol
   """
   if not inputs:
     raise UsageError("--genotypes is empty; give at least one, e.g. --genotypes=DARTS_V2")
-  if not seeds:
-    raise UsageError("--seeds is empty; give at least one seed, e.g. --seeds=0,1,2")
+  compare.check_seeds(seeds)
   check_output_dir(output_dir)
   asked = request(run_dir, inputs, seeds, gin_files, bindings, policy_dir, rules)
-  plan = load_or_make_plan(output_dir, asked, inputs)
-  study = results(plan, run_trainings(plan, output_dir))
-  text = markdown(study)
-  atomic.write_json(os.path.join(output_dir, "study.json"), study)
-  atomic.write_text(os.path.join(output_dir, "study.md"), text)
-  atomic.write_bytes(os.path.join(output_dir, "study.png"), plot_png(study))
+  # One study per folder at a time, as one bin/train per run folder: two would train the
+  # same trainings at once.
+  with run_folder.locked(output_dir, "--output_dir"):
+    plan = load_or_make_plan(output_dir, asked, inputs)
+    study = results(plan, run_trainings(plan, output_dir))
+    text = markdown(study)
+    atomic.write_json(os.path.join(output_dir, "study.json"), study)
+    atomic.write_text(os.path.join(output_dir, "study.md"), text)
+    atomic.write_bytes(os.path.join(output_dir, "study.png"), plot_png(study))
   return text

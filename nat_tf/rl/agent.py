@@ -19,6 +19,7 @@ from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
 from nat_tf.errors import UsageError
+from nat_tf.errors import check_positive
 from nat_tf.rl import networks
 
 BASELINES = ("moving_average", "value_network", "none")
@@ -51,6 +52,7 @@ def make_agent(time_step_spec, action_spec, num_ops, layout, baseline="moving_av
   """
   if baseline not in BASELINES:
     raise UsageError(f"baseline={baseline!r} is not one of {list(BASELINES)}")
+  check_positive("make_agent.learning_rate", learning_rate)
   observation_spec = time_step_spec.observation
   actor = networks.GcnActorNetwork(observation_spec, action_spec, num_ops, layout)
   value = (networks.GcnValueNetwork(observation_spec, num_ops, layout)

@@ -11,7 +11,10 @@ index atomically, so an interruption mid-save leaves the previous checkpoint as
 the latest one. status.json is replaced atomically after every save. A checkpoint
 damaged afterwards (a data file cut short, a disk error) is found by reading it
 back whole before it is restored; the newest intact kept one is used instead,
-with a warning naming the damaged files.
+with a warning naming the damaged files. An index that cannot be read or names no
+checkpoint whose files exist, while `ckpt-N.index` files do, is rewritten from those
+files, with a warning: TensorFlow would ignore it, start the run again from step 0 and,
+knowing none of them, later overwrite or never delete them.
 """
 
 import glob
@@ -122,6 +125,46 @@ def resume(checkpointer, root_dir):
   return path
 
 
+def _listed(directory):
+  """The checkpoints in `directory` found by their `ckpt-N.index` files, oldest first."""
+  numbered = []
+  for path in glob.glob(os.path.join(glob.escape(directory), "ckpt-*.index")):
+    prefix = path[:-len(".index")]
+    number = prefix.rsplit("-", 1)[1]
+    if number.isdigit():
+      numbered.append((int(number), prefix))
+  return [prefix for _, prefix in sorted(numbered)]
+
+
+def _index_names_one(directory):
+  """Whether `directory`'s index reads and names a checkpoint whose `.index` file exists."""
+  try:
+    state = tf.train.get_checkpoint_state(directory)
+  except (ValueError, UnicodeDecodeError):  # ValueError: an index naming no latest one
+    return False
+  return state is not None and any(
+      os.path.isfile(f"{path}.index")
+      for path in [state.model_checkpoint_path, *state.all_model_checkpoint_paths])
+
+
+def repair_index(directory):
+  """Rewrite `directory`'s checkpoint index from its `ckpt-N.index` files where it is
+  unreadable or names none of them (see the module doc), before a CheckpointManager reads
+  it. Their files' times become the index's timestamps, so that the manager deletes the
+  oldest beyond max_to_keep at its next save as it would have."""
+  listed = _listed(directory)
+  if not listed or _index_names_one(directory):
+    return
+  logging.warning("checkpoint index %s cannot be read or names no checkpoint; rewritten from "
+                  "the checkpoints in its folder (%s)",
+                  os.path.join(directory, run_folder.CHECKPOINT_INDEX),
+                  ", ".join(os.path.basename(path) for path in listed))
+  times = [os.path.getmtime(f"{path}.index") for path in listed]
+  tf.__internal__.train.update_checkpoint_state(
+      directory, listed[-1], all_model_checkpoint_paths=listed, save_relative_paths=True,
+      all_model_checkpoint_timestamps=times, last_preserved_timestamp=min(times) - 1)
+
+
 class Checkpointer:
   """Saves and restores a run: the trackables given, plus its state (position.py)."""
 
@@ -130,6 +173,7 @@ class Checkpointer:
     self.state = state
     self.chief = chief
     directory = os.path.join(root_dir, run_folder.CHECKPOINT_DIR)
+    repair_index(directory)
     self.checkpoint = tf.train.Checkpoint(state=state, **trackables)
     # Every worker of a multi-worker run restores what the chief saved, so all resume
     # in step; the others must save too (collectives), but not there.

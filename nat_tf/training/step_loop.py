@@ -177,9 +177,12 @@ class StepLoop:
     if latest is None:
       raise Interrupted(signum, f"stopped by {interrupts.name(signum)} before the first step "
                         "finished; nothing was saved: run the same command again to start")
+    # No flag named: the loop runs in bin/train's --root_dir and in a folder of bin/study's
+    # --output_dir alike.
     raise Interrupted(signum, f"stopped by {interrupts.name(signum)} after step "
-                      f"{self.state.total_steps}, saved as {os.path.basename(latest)}: run the "
-                      "same command again (same --root_dir) to resume from there")
+                      f"{self.state.total_steps}, saved as {os.path.basename(latest)} in "
+                      f"{self.checkpointer.root_dir}: run the same command again to resume "
+                      "from there")
 
   def save(self, last=False):
     """A checkpoint, said in the log only at debug level, or (`last`) for the run's last

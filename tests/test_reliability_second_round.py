@@ -1,0 +1,169 @@
+"""Run folders and inputs, second round (issue 39): an unreadable checkpoint index, what a
+killed save leaves, mistyped flags, repeated seeds and a negative learning rate, one
+bin/study per folder, and an interrupted line that names no wrong flag."""
+
+import json
+import logging
+import os
+import shutil
+import signal
+import types
+
+import gin
+import pytest
+import tensorflow as tf
+from tf_agents.trajectories import time_step as ts
+
+from conftest import run_bin
+from nat_tf import run_folder
+from nat_tf.analysis import compare
+from nat_tf.analysis import study
+from nat_tf.errors import Interrupted
+from nat_tf.errors import UsageError
+from nat_tf.rl import agent as agent_lib
+from nat_tf.rl import environment
+from nat_tf.search import runs
+from nat_tf.space import action_spaces
+from nat_tf.space import catalogue
+from nat_tf.training import checkpoints
+from nat_tf.training import position
+from nat_tf.training import step_loop
+
+INDEX = os.path.join(run_folder.CHECKPOINT_DIR, run_folder.CHECKPOINT_INDEX)
+
+
+@pytest.fixture(name="run_copy")
+def fixture_run_copy(tiny_run, tmp_path):
+  """A copy of the finished tiny run (tiny_run is shared and read-only)."""
+  copy = tmp_path / "run"
+  shutil.copytree(tiny_run, copy)
+  return copy
+
+
+def _kept(root_dir):
+  """The kept checkpoints as the index names them, read as TensorFlow reads it."""
+  return tf.train.CheckpointManager(tf.train.Checkpoint(), os.path.join(root_dir, "checkpoints"),
+                                    None).checkpoints
+
+
+@pytest.mark.parametrize("index, damaged_latest", [
+    (b"\xff\x00 not a checkpoint index {{", False),
+    (b"", False),  # parses, names no checkpoint
+    (b'model_checkpoint_path: "ckpt-999"\n', False),  # names one that does not exist
+    (b"garbage", True),
+])
+def test_an_unreadable_index_is_rebuilt_and_the_newest_intact_checkpoint_restored(
+    run_copy, caplog, index, damaged_latest):
+  kept = _kept(run_copy)
+  status = json.loads((run_copy / "status.json").read_text())
+  (run_copy / INDEX).write_bytes(index)
+  if damaged_latest:
+    os.truncate(f"{kept[-1]}.data-00000-of-00001", 100)
+  state = position.SearchState()
+  with caplog.at_level(logging.WARNING):
+    checkpointer = checkpoints.Checkpointer(str(run_copy), state)
+  assert str(run_copy / INDEX) in caplog.text
+  # The manager knows every checkpoint again, so a later save keeps and sweeps them as before.
+  assert checkpointer.saved.checkpoints == kept == _kept(run_copy)
+  path = checkpointer.restore(for_inference=True)
+  assert path == kept[-2 if damaged_latest else -1]
+  if not damaged_latest:
+    assert {key: status[key] for key in state.status()} == state.status()
+    assert state.total_steps > 0
+
+
+def test_derive_reopens_a_run_whose_index_is_garbage_at_its_newest_checkpoint(run_copy):
+  kept = _kept(run_copy)
+  (run_copy / INDEX).write_text("garbage")
+  try:
+    _, path = runs.load(str(run_copy))
+  finally:
+    gin.clear_config()
+  assert path == kept[-1]
+
+
+def _leftovers(root):
+  """Fake leftovers of a save killed mid-way, beside what must stay; returns both lists."""
+  stale = [os.path.join("checkpoints", "ckpt-16_temp"), ".network.x1y2.tmp",
+           ".status.json.a1b2.tmp"]
+  kept = [os.path.join("checkpoints", "ckpt-8.index"), "network", "notes.tmp"]
+  for name in stale[:2] + kept[1:2]:
+    os.makedirs(root / name)
+    (root / name / "part").write_text("x")
+  for name in stale[2:] + kept[:1] + kept[2:]:
+    (root / name).write_text("x")
+  return stale, kept
+
+
+def test_the_next_start_removes_what_a_killed_save_left_and_nothing_else(tmp_path, caplog):
+  root = tmp_path / "run"
+  (root / "checkpoints").mkdir(parents=True)
+  stale, kept = _leftovers(root)
+  with run_folder.lock(str(root)):  # another holder: its saves may be under way
+    with pytest.raises(UsageError, match="in use by process"):
+      with run_folder.opened(str(root)):
+        pass
+  assert all(os.path.exists(root / name) for name in stale)
+  with caplog.at_level(logging.INFO):
+    with run_folder.opened(str(root)):
+      assert not any(os.path.exists(root / name) for name in stale)
+  assert all(os.path.exists(root / name) for name in kept)
+  assert "interrupted save" in caplog.text and "ckpt-16_temp" in caplog.text
+
+
+@pytest.mark.parametrize("program, args, named", [
+    ("cost", ["--dataset=cifar11"], "--dataset=cifar11"),
+    ("cost", ["--channels=abc"], "--channels=abc"),
+    ("cost", ["--gin_binding=x"], "'gin_binding'. Did you mean: gin_bindings"),
+    ("study", ["--root-dir=x"], "'root-dir'. Did you mean: root_dir"),
+])
+def test_a_mistyped_flag_or_value_is_one_error_line(program, args, named):
+  result = run_bin(program, *args)
+  lines = [line for line in result.stderr.splitlines() if line.strip()]
+  assert result.returncode == 2, result.stderr[-3000:]
+  assert len(lines) == 1 and lines[0].startswith("error:") and named in lines[0], lines
+
+
+@pytest.mark.parametrize("values, message", [
+    (["0", "1", "0"], "--seeds=0,1,0 repeats 0; give each seed once"),
+    (["2", "-1"], "--seeds=2,-1: -1 is negative"),
+])
+def test_repeated_or_negative_seeds_are_refused_before_anything_is_written(values, message,
+                                                                            tmp_path):
+  with pytest.raises(UsageError, match=message):
+    compare.parse_seeds(values)
+  output = tmp_path / "study"
+  with pytest.raises(UsageError, match=message):
+    study.study_run("no_run", {"DARTS_V2": catalogue.get("DARTS_V2")}, str(output),
+                    [int(value) for value in values])
+  assert not output.exists()
+
+
+def test_a_learning_rate_of_the_agent_below_zero_is_refused():
+  editor = environment.ArchitectureEditor(action_spaces.action_space("nat", "fully_concat"), 4)
+  for rate in (-1, 0.0):
+    with pytest.raises(UsageError, match=rf"make_agent.learning_rate={rate} must be > 0"):
+      agent_lib.make_agent(ts.time_step_spec(editor.observe.spec), editor.action_spec, 9, 4,
+                           learning_rate=rate)
+
+
+def test_a_second_study_on_a_folder_in_use_stops_at_once(tmp_path):
+  output = tmp_path / "study"
+  output.mkdir()
+  with run_folder.lock(str(output), "--output_dir"):
+    with pytest.raises(UsageError, match=rf"--output_dir=.* is in use by process {os.getpid()}"):
+      study.study_run("no_run", {"DARTS_V2": catalogue.get("DARTS_V2")}, str(output), [0])
+  assert os.listdir(output) == [run_folder.LOCK_FILE]
+
+
+def test_the_interrupted_line_names_the_folder_not_a_flag(monkeypatch, tmp_path):
+  monkeypatch.setattr(step_loop.interrupts, "pending", lambda: signal.SIGTERM)
+  folder = str(tmp_path / "study" / "trainings" / "abc-seed0")
+  checkpointer = types.SimpleNamespace(
+      root_dir=folder, manager=types.SimpleNamespace(latest_checkpoint=f"{folder}/ckpt-4"))
+  loop = types.SimpleNamespace(checkpointer=checkpointer, saved_steps=4,
+                               state=types.SimpleNamespace(total_steps=4))
+  with pytest.raises(Interrupted) as stopped:
+    step_loop.StepLoop._stop_if_interrupted(loop)  # pylint: disable=protected-access
+  assert str(stopped.value) == (f"stopped by SIGTERM after step 4, saved as ckpt-4 in {folder}: "
+                                "run the same command again to resume from there")
