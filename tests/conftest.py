@@ -125,6 +125,22 @@ def run_bin(program, *args, env=None):
                         capture_output=True, text=True, check=False, timeout=600, env=env)
 
 
+@pytest.fixture
+def run_copy(tiny_run, tmp_path):
+  """A copy of the finished tiny run, to resume and damage (tiny_run is shared, read-only)."""
+  import shutil  # pylint: disable=import-outside-toplevel
+  copy = tmp_path / "run"
+  shutil.copytree(tiny_run, copy)
+  return copy
+
+
+def kept_checkpoints(root_dir):
+  """The kept checkpoints of a run as its index names them, read as TensorFlow reads it."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  return tf.train.CheckpointManager(tf.train.Checkpoint(), os.path.join(root_dir, "checkpoints"),
+                                    None).checkpoints
+
+
 @pytest.fixture(scope="session")
 def tiny_search(tiny_run):
   """tiny_run's SearchSetup restored from its latest checkpoint by runs.load, as bin/derive

@@ -5,7 +5,6 @@ bin/study per folder, and an interrupted line that names no wrong flag."""
 import json
 import logging
 import os
-import shutil
 import signal
 import types
 
@@ -14,6 +13,7 @@ import pytest
 import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
+from conftest import kept_checkpoints
 from conftest import run_bin
 from nat_tf import run_folder
 from nat_tf.analysis import compare
@@ -32,20 +32,6 @@ from nat_tf.training import step_loop
 INDEX = os.path.join(run_folder.CHECKPOINT_DIR, run_folder.CHECKPOINT_INDEX)
 
 
-@pytest.fixture(name="run_copy")
-def fixture_run_copy(tiny_run, tmp_path):
-  """A copy of the finished tiny run (tiny_run is shared and read-only)."""
-  copy = tmp_path / "run"
-  shutil.copytree(tiny_run, copy)
-  return copy
-
-
-def _kept(root_dir):
-  """The kept checkpoints as the index names them, read as TensorFlow reads it."""
-  return tf.train.CheckpointManager(tf.train.Checkpoint(), os.path.join(root_dir, "checkpoints"),
-                                    None).checkpoints
-
-
 @pytest.mark.parametrize("index, damaged_latest", [
     (b"\xff\x00 not a checkpoint index {{", False),
     (b"", False),  # parses, names no checkpoint
@@ -54,7 +40,7 @@ def _kept(root_dir):
 ])
 def test_an_unreadable_index_is_rebuilt_and_the_newest_intact_checkpoint_restored(
     run_copy, caplog, index, damaged_latest):
-  kept = _kept(run_copy)
+  kept = kept_checkpoints(run_copy)
   status = json.loads((run_copy / "status.json").read_text())
   (run_copy / INDEX).write_bytes(index)
   if damaged_latest:
@@ -64,7 +50,7 @@ def test_an_unreadable_index_is_rebuilt_and_the_newest_intact_checkpoint_restore
     checkpointer = checkpoints.Checkpointer(str(run_copy), state)
   assert str(run_copy / INDEX) in caplog.text
   # The manager knows every checkpoint again, so a later save keeps and sweeps them as before.
-  assert checkpointer.saved.checkpoints == kept == _kept(run_copy)
+  assert checkpointer.saved.checkpoints == kept == kept_checkpoints(run_copy)
   path = checkpointer.restore(for_inference=True)
   assert path == kept[-2 if damaged_latest else -1]
   if not damaged_latest:
@@ -73,7 +59,7 @@ def test_an_unreadable_index_is_rebuilt_and_the_newest_intact_checkpoint_restore
 
 
 def test_derive_reopens_a_run_whose_index_is_garbage_at_its_newest_checkpoint(run_copy):
-  kept = _kept(run_copy)
+  kept = kept_checkpoints(run_copy)
   (run_copy / INDEX).write_text("garbage")
   gin.clear_config()  # what other tests bound must not reach the run's rebuilt configuration
   try:

@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import TINY_RUN
+from conftest import kept_checkpoints
 from conftest import run_bin
 from nat_tf import run_folder
 from nat_tf.errors import UsageError
@@ -42,19 +43,6 @@ def _one_error(result, *parts):
   for part in parts:
     assert part in lines[0], lines[0]
   return lines[0]
-
-
-@pytest.fixture(name="run_copy")
-def fixture_run_copy(tiny_run, tmp_path):
-  """A copy of the finished tiny run, to resume and damage."""
-  copy = tmp_path / "run"
-  shutil.copytree(tiny_run, copy)
-  return copy
-
-
-def _kept(root_dir):
-  return tf.train.CheckpointManager(tf.train.Checkpoint(), os.path.join(root_dir, "checkpoints"),
-                                    None).checkpoints
 
 
 def test_a_finished_run_is_not_trained_again_and_an_unsaved_one_is_not_finished(run_copy,
@@ -114,7 +102,7 @@ def test_a_failed_first_start_in_an_existing_folder_removes_only_what_it_made(tm
 
 
 def test_the_latest_checkpoint_damaged_readers_fall_back_to_the_newest_intact_one(run_copy):
-  kept = _kept(run_copy)
+  kept = kept_checkpoints(run_copy)
   latest, previous = kept[-1], kept[-2]
   data = f"{latest}.data-00000-of-00001"
   os.truncate(data, os.path.getsize(data) // 2)
@@ -129,7 +117,7 @@ def test_the_latest_checkpoint_damaged_readers_fall_back_to_the_newest_intact_on
 
 
 def test_bin_derive_takes_a_checkpoint_and_names_a_damaged_one(run_copy, tmp_path):
-  latest = _kept(run_copy)[-1]
+  latest = kept_checkpoints(run_copy)[-1]
   os.remove(f"{latest}.data-00000-of-00001")
   result = run_bin("derive", f"--run_dir={run_copy}", "--genotype=DARTS_V2",
                    f"--checkpoint={os.path.basename(latest)}",
@@ -141,7 +129,7 @@ def test_bin_derive_takes_a_checkpoint_and_names_a_damaged_one(run_copy, tmp_pat
 def test_a_resume_falls_back_from_a_damaged_latest_checkpoint(run_copy, digits_data_dir):
   """The damaged last epoch's checkpoint is skipped; the run resumes from the one before
   and ends where it would have."""
-  latest = _kept(run_copy)[-1]
+  latest = kept_checkpoints(run_copy)[-1]
   os.truncate(f"{latest}.data-00000-of-00001", 100)
   status = json.loads((run_copy / "status.json").read_text())
   runs.train(str(run_copy), bindings=TINY_RUN + [f"SearchSetup.data_dir = '{digits_data_dir}'"])
