@@ -14,6 +14,32 @@ import pytest  # pylint: disable=wrong-import-position
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository root
 
+# The session fixtures that train (or run bin/train). The README's test command spreads the
+# suite over two pytest-xdist workers with --dist loadgroup, and every test that reads one of
+# these is put in that fixture's group, so that it trains once, on the worker that runs its
+# readers. Those tests are also marked slow: the quick subset (-m "not slow") trains nothing
+# but what a test trains itself in a few seconds.
+TRAINED_FIXTURES = ("digits_search", "tiny_run_process", "final_run", "nasbench201_run_process")
+
+
+def trained_group(fixture, *arguments):
+  """The xdist_group mark of the tests that read `fixture` (called with `arguments`, for
+  quickstart_run, whose every (family, seed) is a run of its own)."""
+  return pytest.mark.xdist_group("_".join([fixture, *map(str, arguments)]))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups and -m reads the marks
+def pytest_collection_modifyitems(items):
+  """Marks each test that reads a trained fixture slow and puts it in the group of the first
+  such fixture, unless it names its group itself (tests that get a fixture by name or call
+  quickstart_run)."""
+  for item in items:
+    fixture = next((f for f in TRAINED_FIXTURES if f in item.fixturenames), None)
+    if fixture and not item.get_closest_marker("xdist_group"):
+      item.add_marker(trained_group(fixture))
+    if item.get_closest_marker("xdist_group"):
+      item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def digits_data_dir(tmp_path_factory):

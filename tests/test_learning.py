@@ -37,6 +37,7 @@ import os
 from PIL import Image, ImageChops
 import pytest
 
+from conftest import trained_group
 from nat_tf.analysis import derive
 from nat_tf.report import diagram
 from nat_tf.search import runs
@@ -45,7 +46,8 @@ from nat_tf.space import cost
 from nat_tf.space import networks
 
 # (family, seed): the runs of this file.
-RUNS = [("fully_concat", 1), ("loose_end", 1), ("enas", 2), ("natpp", 3)]
+RUNS = [pytest.param(family, seed, marks=trained_group("quickstart_run", family, seed))
+        for family, seed in (("fully_concat", 1), ("loose_end", 1), ("enas", 2), ("natpp", 3))]
 # Per family: (POLICY, MADDS_CUT, MEASURE, MARGIN, PLACEMENT_MARGIN or None).
 THRESHOLDS = {
     "fully_concat": ("greedy", -0.15, "accuracy_change", 0.1, 0.05),

@@ -131,6 +131,7 @@ def _report(table, output_dir, seeds):
       capture_output=True, text=True, check=False, timeout=300)
 
 
+@pytest.mark.slow
 def test_the_report_runs_end_to_end_and_reuses_its_runs(nasbench201_table_path, tmp_path):
   done = _report(nasbench201_table_path, tmp_path, "0,1")
   assert done.returncode == 0, done.stderr[-3000:]

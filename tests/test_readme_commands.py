@@ -31,6 +31,7 @@ import sys
 import pytest
 
 import readme_commands
+from conftest import trained_group
 from nat_tf.analysis import derive
 from nat_tf.analysis import ground_truth_derive
 
@@ -68,21 +69,26 @@ INPUTS = {("run_dir", "RUN"): ("tiny_run", None, False),
           ("run_dir", "runs/loose_end"): ("quickstart_run", ("loose_end", 1), True),
           ("run_dir", "runs/nb201"): ("nasbench201_run", None, False)}
 OUTPUT_FLAGS = ("output_dir", "root_dir")
+# The trained fixture behind each folder fixture, whose xdist group its readers join.
+TRAINED_BY = {"tiny_run": "tiny_run_process", "nasbench201_run": "nasbench201_run_process"}
 
 
 def _id(command):
   return f"{command.program} {' '.join(command.arguments)}"[:80]
 
 
-def _slow(command):
-  return any(slow for (flag, value), (_, _, slow) in INPUTS.items()
-             if command.flag(flag) == value)
+def _marks(command):
+  """Slow where a fixture it reads is; in the xdist group of the fixture it reads."""
+  marks = []
+  for (flag, value), (fixture, arguments, slow) in INPUTS.items():
+    if command.flag(flag) == value:
+      marks += [pytest.mark.slow] if slow else []
+      marks.append(trained_group(TRAINED_BY.get(fixture, fixture), *(arguments or ())))
+  return marks
 
 
 def _cases():
-  """One case per command, marked slow where a fixture it reads is."""
-  return [pytest.param(c, marks=[pytest.mark.slow] if _slow(c) else [], id=_id(c))
-          for c in COMMANDS]
+  return [pytest.param(c, marks=_marks(c), id=_id(c)) for c in COMMANDS]
 
 
 def test_every_command_is_run_here_or_skipped_with_its_reason():
@@ -117,7 +123,7 @@ def test_the_set_up_is_what_ci_runs():
     ci = handle.read().splitlines()
   with open(readme_commands.README, encoding="utf-8") as handle:
     set_up = [line.strip() for line in handle if line.strip().startswith("python3.11 -m venv")]
-  test_line = next(line for line in set_up if line.endswith("-m pytest -q tests"))
+  test_line = next(line for line in set_up if " -m pytest " in line)
   assert test_line in ci
   making_venv = test_line.rsplit(" && ", 1)[0] + " && "
   assert len(set_up) == 2 and all(line.startswith(making_venv) for line in set_up), set_up

@@ -155,6 +155,7 @@ def _holder_pid(root_dir):
     return None
 
 
+@pytest.mark.slow
 def test_a_second_bin_train_on_a_folder_in_use_stops_at_once(digits_data_dir, tmp_path):
   root = tmp_path / "run"
   args = TRAIN + _bindings(digits_data_dir) + [f"--root_dir={root}"]
@@ -205,6 +206,7 @@ def _interrupted(args, root, signum):
   return status
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_saves_the_steps_taken_and_says_how_to_resume(signum, digits_data_dir,
                                                                 tmp_path):

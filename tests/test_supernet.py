@@ -48,6 +48,7 @@ def test_scoring_and_weight_step_never_retrace(digits_search):
   assert search.weight_trainer.step.experimental_get_tracing_count() <= 2
 
 
+@pytest.mark.slow
 def test_a_step_on_a_given_architecture_trains_that_architecture():
   """WeightTrainer.step_on (the bench replays the reference's draws with it) reports the
   loss of the architecture it is given, on weights it has not yet changed, and draws none
@@ -103,6 +104,7 @@ def test_supernet_learned_above_chance_and_catalogue_cells_beat_all_null(digits_
 
 
 
+@pytest.mark.slow
 def test_recomputed_gradients_equal_the_kept_ones():
   """Recomputing edges and cells in the backward pass changes memory, not gradients, in
   both cell types (traced, as the weight step runs it)."""
@@ -237,6 +239,7 @@ MIRRORED_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_two_replica_mirrored_step_matches_the_default_strategy():
   """Same initial weights, global batch and architectures: weight-step losses agree within
   1% (each replica's batch-norm normalises with its own half of the batch, as per-device

@@ -177,6 +177,7 @@ def test_killed_run_resumes_to_the_same_step_count(digits_data_dir, tiny_run, tm
     assert final[key] == reference[key], key
 
 
+@pytest.mark.slow
 def test_repeated_non_finite_steps_stop_with_a_clear_error(digits_data_dir, tmp_path):
   gin.clear_config()
   gin.parse_config(TINY_RUN + [f"SearchSetup.data_dir = '{digits_data_dir}'",
