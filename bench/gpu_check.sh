@@ -2,7 +2,7 @@
 # On a machine with a GPU: the supernet, environment and agent tests on it, then the bench in
 # float32, bfloat16 mixed precision and float32 with XLA as one table; about 8 minutes.
 #   bench/gpu_check.sh             needs a GPU TensorFlow sees (requirements.txt's first lines:
-#                                  tensorflow[and-cuda]==2.15.1), else it stops and says so
+#                                  tensorflow[and-cuda]==2.21.0), else it stops and says so
 #   bench/gpu_check.sh --dry_run   on the CPU, a tiny supernet and one step per measure: the
 #                                  same commands end to end in a minute (CI runs this)
 # PYTHON selects the interpreter (default .venv/bin/python).
@@ -17,7 +17,7 @@ if [ "${1:-}" = "--dry_run" ]; then
   BENCH=(--batch_size=8 --steps=1 "--gin_bindings=Supernet.channels = 4"
          "--gin_bindings=Supernet.layers = 3")
 elif [ "$GPUS" = "0" ]; then
-  echo "error: TensorFlow sees no GPU here; install tensorflow[and-cuda]==2.15.1 (see" \
+  echo "error: TensorFlow sees no GPU here; install tensorflow[and-cuda]==2.21.0 (see" \
        "requirements.txt) on a machine with one, or run bench/gpu_check.sh --dry_run" >&2
   exit 1
 else

@@ -26,7 +26,7 @@ import nat_tf  # pylint: disable=unused-import,wrong-import-position  # before T
 
 import gin  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
-from tensorflow.core.profiler.protobuf import xplane_pb2  # pylint: disable=wrong-import-position
+from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=wrong-import-position
 
 import measure  # pylint: disable=wrong-import-position
 import workload as workload_lib  # pylint: disable=wrong-import-position

@@ -2,21 +2,27 @@
 starts, every other line kept, and absl's own --verbosity (-v) to bring all of it back.
 
 At the default verbosity (0, INFO) and below, left out, and why that is safe:
-- TensorFlow's C++ INFO and WARNING lines (TF_CPP_MIN_LOG_LEVEL=2, unless the
+- TensorFlow's C++ INFO, WARNING and ERROR lines (TF_CPP_MIN_LOG_LEVEL=3, unless the
   environment sets it): the CUDA-driver, oneDNN and CPU-instruction notices of every
   start, TF-TRT's "Could not find TensorRT", the 30-line "Type inference failed" dump
-  of TensorFlow's own tf.data graph each time a step function is traced, and one
-  "Running replicate on split optimization" line per epoch's dataset. C++ errors stay,
-  and a failure reaches Python as an exception either way.
-- While TensorFlow and TF-Agents are imported, two known things they print on every
+  of TensorFlow's own tf.data graph each time a step function is traced, one "Running
+  replicate on split optimization" line per epoch's dataset, and two lines that TF 2.21
+  logs as errors on every CPU-only run: "failed call to cuInit" as it lists its devices,
+  and "oneDNN supports DT_INT32 only on platforms with AVX-512" as the first policy step
+  is optimised. A failure of a C++ op reaches Python as an exception either way, and the
+  programs print it as their one error line.
+- While TensorFlow and TF-Agents are imported, the known lines they print on every
   machine, matched line by line (anything else the import prints is shown): the CUDA
   plugin registration errors of TF 2.15 ("Unable to register cuDNN factory: ... one has
-  already been registered", tensorflow#62075), and Gym's deprecation banner (gym comes
-  with TF-Agents; nothing here uses it).
+  already been registered", tensorflow#62075); what TF 2.21's C++ code logs before absl's
+  logging is initialised, which TF_CPP_MIN_LOG_LEVEL does not reach (absl's "All log
+  messages before absl::InitializeLog()" notice, the oneDNN and CUDA-driver notices); and
+  Gym's deprecation banner (gym comes with TF-Agents; nothing here uses it).
 - What SavedModel says while it writes a policy or network export (matched by message):
   "Found untraced functions such as ..." (the saved objects' internal functions, which
   a loaded export never calls), TF-Agents' input names ("0/step_type") that it renames,
-  the temporary folder it writes assets and a fingerprint to, and the UserWarning that
+  the temporary folder it writes assets and a fingerprint to, TF 2.21's "Sharding callback
+  duration" line per checkpoint, and the UserWarning that
   loading needs tfp's distributions registered (export.py's loaders import tfp first).
   reload_check loads every export in a fresh process and compares what it serves, so
   a real problem with an export still fails loudly.
@@ -44,6 +50,8 @@ DEBUG = 1  # absl's verbosity of debug logging
 _IMPORT_NOISE = re.compile(
     r"Unable to register cu(DNN|FFT|BLAS) factory: Attempting to register factory for plugin "
     r"cu\w+ when one has already been registered"
+    r"|^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|\] oneDNN custom operations are on\. |\] Could not find cuda drivers on your machine"
     r"|^Gym has been unmaintained since 2022"
     r"|^Please upgrade to Gymnasium, the maintained drop-in replacement of Gym"
     r"|^See the migration guide at https://gymnasium\.farama\.org/")
@@ -51,7 +59,7 @@ _LOG_NOISE = re.compile(  # message templates, as logged
     r"^Found untraced functions such as"
     r"|^Function `%s` contains input name\(s\) %s with unsupported characters"
     r"|^`%s` is not a valid tf\.function parameter name\. Sanitizing to"
-    r"|^Assets written to: |^Writing fingerprint to ")
+    r"|^Assets written to: |^Writing fingerprint to |^Sharding callback duration: ")
 _WARNING_NOISE = r"Encoding a StructuredValue with type tfp\.distributions\."
 _quiet = False  # whether `start` asked for quiet logs
 
@@ -64,7 +72,7 @@ def start(argv=None, stack=True):
   _quiet = verbosity(sys.argv if argv is None else argv) < DEBUG
   absl_logging.use_absl_handler()
   if _quiet:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     absl_logging.get_absl_handler().addFilter(_DropRecords(_LOG_NOISE))
     warnings.filterwarnings("ignore", _WARNING_NOISE, UserWarning)
   elif not sys.warnoptions:

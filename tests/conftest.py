@@ -6,7 +6,7 @@ chatter and TFDS progress bars stay out of test output.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as the programs' quiet logs
 
 import nat_tf  # pylint: disable=unused-import,wrong-import-position  # before TensorFlow
 

@@ -12,8 +12,8 @@ from nat_tf.training import position
 from nat_tf.training import step_loop
 
 # In a process without TensorFlow: 200 MB of 100 kB blocks (below malloc's mmap
-# threshold, so on the heap), written, then freed below a block still held, so free()
-# cannot shrink the heap from its top. The resident memory of each moment, in MB.
+# threshold, so on the heap), written, then all but the last freed: the last is still held, so
+# free() cannot shrink the heap from its top. The resident memory of each moment, in MB.
 _HEAP_PROBE = textwrap.dedent("""
     import ctypes
     from nat_tf.training import freed_memory
@@ -27,8 +27,7 @@ _HEAP_PROBE = textwrap.dedent("""
     blocks = [libc.malloc(100_000) for _ in range(2000)]
     for block in blocks:
         ctypes.memset(block, 1, 100_000)
-    fence = libc.malloc(1000)
-    for block in blocks:
+    for block in blocks[:-1]:
         libc.free(block)
     freed = resident_mb()
     released = freed_memory.release()

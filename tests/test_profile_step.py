@@ -6,7 +6,7 @@ import sys
 import tempfile
 
 import tensorflow as tf
-from tensorflow.core.profiler.protobuf import xplane_pb2
+from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "bench"))
