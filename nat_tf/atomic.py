@@ -65,6 +65,16 @@ def check_replaceable(path, names, flag="--output_dir"):
                      "be replaced whole: give a new or empty folder")
 
 
+def check_outside(path, folder, flag, folder_flag="--output_dir"):
+  """Refuse an input file `path` that lies in `folder`, which `directory` is about to replace
+  whole: the output would take the place of its own input. A `path` that is not a file (a
+  catalogue name) passes."""
+  inside = os.path.realpath(path).startswith(os.path.join(os.path.realpath(folder), ""))
+  if inside and os.path.isfile(path):
+    raise UsageError(f"{flag}={path!r} lies in {folder_flag}={folder!r}, which is replaced "
+                     "whole by the outputs; give another output folder")
+
+
 def _hidden_temporary(path, suffix):
   parent = os.path.dirname(os.path.abspath(path))
   try:

@@ -9,9 +9,9 @@ the wrong type). SIGINT and SIGTERM end it with one line saying what was saved (
 """
 
 import json
+import logging
 import os
 import sys
-import tokenize
 
 from absl import app
 from absl import flags
@@ -34,8 +34,11 @@ _GIN_CALL_NOTE = "\n  In call to configurable"
 
 
 def fail(message):
-  """Print one error line and exit with status 2."""
+  """Print one error line and exit with status 2; nothing is logged after it. (TensorFlow
+  logs warnings about objects deleted as the process ends: after a checkpoint that did not
+  fit, one line per value it did not restore, which the error line has already named.)"""
   print(f"error: {message}", file=sys.stderr)
+  logging.getLogger("tensorflow").setLevel(logging.ERROR)
   sys.exit(2)
 
 
@@ -53,8 +56,7 @@ def parse_gin():
   run_config.add_search_paths(FLAGS.gin_file)
   try:
     gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_bindings)
-  except (ValueError, SyntaxError, KeyError, TypeError, ImportError,
-          tokenize.TokenError) as error:
+  except run_config.GIN_ERRORS as error:
     fail(f"bad gin configuration: {_one_line(error)}{run_config.renamed_hint(str(error))}")
 
 

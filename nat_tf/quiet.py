@@ -26,6 +26,9 @@ At the default verbosity (0, INFO) and below, left out, and why that is safe:
   loading needs tfp's distributions registered (export.py's loaders import tfp first).
   reload_check loads every export in a fresh process and compares what it serves, so
   a real problem with an export still fails loudly.
+- gin's lines for each place it looks for an included file ("system_path_file_exists:",
+  "Path not found:"): when none holds it, the one error line names the file and every
+  place searched.
 --verbosity=1 (debug) shows all of it, TensorFlow's C++ log from INFO, every Python
 warning once per place, and the debug lines of this project (a line per checkpoint).
 
@@ -59,7 +62,8 @@ _LOG_NOISE = re.compile(  # message templates, as logged
     r"^Found untraced functions such as"
     r"|^Function `%s` contains input name\(s\) %s with unsupported characters"
     r"|^`%s` is not a valid tf\.function parameter name\. Sanitizing to"
-    r"|^Assets written to: |^Writing fingerprint to |^Sharding callback duration: ")
+    r"|^Assets written to: |^Writing fingerprint to |^Sharding callback duration: "
+    r"|^system_path_file_exists:%s$|^Path not found: %s$")
 _WARNING_NOISE = r"Encoding a StructuredValue with type tfp\.distributions\."
 _quiet = False  # whether `start` asked for quiet logs
 

@@ -7,6 +7,7 @@ rather than in nat_tf.cli, which only bin/ imports.
 
 import os
 import re
+import tokenize
 
 import gin
 
@@ -20,6 +21,14 @@ CONFIG = "config.gin"
 # config.gin is read with the new names; a gin file or binding that uses an old one fails
 # and the error names the new one (`renamed_hint`).
 RENAMED = {"TransformationEnvironment.cost_weight": "SearchSetup.cost_weight"}
+# Per kind of run folder: the function whose parameters its config.gin always binds, and the
+# program that writes it; a folder of another kind is named as what it is.
+KINDS = {"search run": ("train_eval", "bin/train"),
+         "train_final run": ("train_final", "bin/train_final")}
+# What gin raises for a configuration it cannot parse or apply: a bad value, an unknown name,
+# a malformed line, an `include` of a file that is not there (OSError).
+GIN_ERRORS = (ValueError, SyntaxError, KeyError, TypeError, ImportError, tokenize.TokenError,
+              OSError)
 
 
 def with_current_names(text):
@@ -72,10 +81,37 @@ def read_config(folder, bindings=(), kind="search run", program="bin/train"):
   if not os.path.isfile(config):
     raise UsageError(f"{folder!r} is not a {kind}: {CONFIG} is missing ({program} writes it "
                      "when a run starts)")
-  with open(config, encoding="utf-8") as handle:
+  with open(config, encoding="utf-8", errors="replace") as handle:
     saved = with_current_names(handle.read())
+  if not _binding_lines(saved):
+    raise UsageError(f"{config!r} binds nothing: the {kind}'s configuration is lost, so it "
+                     f"cannot be rebuilt ({program} writes it when a run starts)")
+  check_kind(folder, kind, program)
   with gin.unlock_config():
-    gin.parse_config_files_and_bindings([], [saved, *bindings])
+    try:
+      gin.parse_config_files_and_bindings([], [saved], finalize_config=False)
+    except GIN_ERRORS as error:
+      raise UsageError(f"{config!r} is damaged, so the {kind} cannot be rebuilt: "
+                       f"{' '.join(str(error).split())}") from error
+    gin.parse_config_files_and_bindings([], list(bindings))
+
+
+def check_kind(folder, kind, program):
+  """Refuse a folder whose config.gin binds another kind's function and not `kind`'s, naming
+  what it is: a train_final run given to bin/derive, a search run given to bin/export
+  --train_dir or to bin/train_final (which would write its run.json into it). A folder
+  without config.gin passes."""
+  path = os.path.join(folder, CONFIG)
+  if not os.path.isfile(path):
+    return
+  with open(path, encoding="utf-8", errors="replace") as handle:
+    bound = {line.split(".", 1)[0] for line in _binding_lines(handle.read())}
+  if KINDS[kind][0] in bound:
+    return
+  for other, (function, writer) in KINDS.items():
+    if function in bound:
+      raise UsageError(f"{folder!r} is a {other} (written by {writer}), not a {kind}; give a "
+                       f"folder that {program} wrote")
 
 
 def write_operative_config(folder):

@@ -1,6 +1,8 @@
 """Run folders and inputs, second round (issue 39): an unreadable checkpoint index, what a
-killed save leaves, mistyped flags, repeated seeds and a negative learning rate, one
-bin/study per folder, and an interrupted line that names no wrong flag."""
+killed save leaves, mistyped flags, a gin include of a missing file, a damaged or empty
+config.gin, a folder of the other kind of run, a derivation into the folder of its input,
+repeated seeds and a negative learning rate, one bin/study per folder, and an interrupted
+line that names no wrong flag."""
 
 import json
 import logging
@@ -20,11 +22,13 @@ from nat_tf.analysis import compare
 from nat_tf.analysis import study
 from nat_tf.errors import Interrupted
 from nat_tf.errors import UsageError
+from nat_tf.evaluate import train_final
 from nat_tf.rl import agent as agent_lib
 from nat_tf.rl import environment
 from nat_tf.search import runs
 from nat_tf.space import action_spaces
 from nat_tf.space import catalogue
+from nat_tf.space import genotype_format
 from nat_tf.training import checkpoints
 from nat_tf.training import position
 from nat_tf.training import step_loop
@@ -110,6 +114,61 @@ def test_a_mistyped_flag_or_value_is_one_error_line(program, args, named):
   lines = [line for line in result.stderr.splitlines() if line.strip()]
   assert result.returncode == 2, result.stderr[-3000:]
   assert len(lines) == 1 and lines[0].startswith("error:") and named in lines[0], lines
+
+
+def test_a_gin_include_of_a_missing_file_is_one_error_line(tmp_path):
+  gin_file = tmp_path / "outer.gin"
+  gin_file.write_text("include 'nope.gin'\n")
+  result = run_bin("train", f"--gin_file={gin_file}", f"--root_dir={tmp_path / 'run'}")
+  lines = [line for line in result.stderr.splitlines() if line.strip()]
+  assert result.returncode == 2, result.stderr[-3000:]
+  assert len(lines) == 1 and lines[0].startswith("error: bad gin configuration: Unable to open "
+                                                 "file: nope.gin"), lines
+  assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("config, message", [
+    ("# only a comment\n\n", "binds nothing: the search run's configuration is lost"),
+    ("SearchSetup.seed = \n", "is damaged, so the search run cannot be rebuilt"),
+    ("SearchSetup.no_such_parameter = 1\n", "is damaged, so the search run cannot be rebuilt"),
+    ("\x00\xff garbage ((\n", "is damaged, so the search run cannot be rebuilt"),
+])
+def test_a_run_whose_config_gin_is_damaged_is_refused_in_one_error(run_copy, config, message):
+  (run_copy / "config.gin").write_bytes(config.encode("latin-1"))
+  try:
+    with pytest.raises(UsageError, match=message):
+      runs.load(str(run_copy))
+  finally:
+    gin.clear_config()
+
+
+def test_a_folder_of_the_other_kind_of_run_is_named_as_what_it_is(final_run, run_copy):
+  try:
+    with pytest.raises(UsageError, match="is a train_final run \\(written by bin/train_final\\), "
+                                         "not a search run"):
+      runs.load(final_run)  # bin/derive's and bin/compare's --run_dir
+    with pytest.raises(UsageError, match="is a search run \\(written by bin/train\\), not a "
+                                         "train_final run"):
+      train_final.load(str(run_copy))  # bin/export's --train_dir
+  finally:
+    gin.clear_config()
+  with pytest.raises(UsageError, match="is a search run"):
+    train_final.train_final(str(run_copy), catalogue.get("DARTS_V2"), dataset="digits")
+  assert not (run_copy / train_final.RUN_FILE).exists()  # bin/train_final wrote none into it
+
+
+def test_derive_refuses_an_output_folder_that_holds_its_input_genotype(tiny_run, tmp_path):
+  output = tmp_path / "derived"
+  output.mkdir()
+  genotype = output / "genotype.json"  # an earlier derivation's output, now the input
+  genotype.write_text(genotype_format.to_json(catalogue.get("DARTS_V2")))
+  before = genotype.read_bytes()
+  result = run_bin("derive", f"--run_dir={tiny_run}", f"--genotype={genotype}",
+                   f"--output_dir={output}")
+  lines = [line for line in result.stderr.splitlines() if line.strip()]
+  assert result.returncode == 2, result.stderr[-3000:]
+  assert len(lines) == 1 and "lies in --output_dir=" in lines[0], lines
+  assert genotype.read_bytes() == before and os.listdir(output) == ["genotype.json"]
 
 
 @pytest.mark.parametrize("values, message", [

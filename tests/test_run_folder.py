@@ -36,9 +36,11 @@ def _error_lines(result):
 
 
 def _one_error(result, *parts):
-  """The one error line of a program that exited 2, checked to hold every part."""
+  """The one error line of a program that exited 2, checked to hold every part and to be
+  the last line it printed."""
   lines = _error_lines(result)
   assert result.returncode == 2 and len(lines) == 1, result.stderr[-3000:]
+  assert result.stderr.rstrip().splitlines()[-1] == lines[0], result.stderr[-3000:]
   assert "Traceback" not in result.stderr, result.stderr[-3000:]
   for part in parts:
     assert part in lines[0], lines[0]

@@ -204,7 +204,7 @@ def test_repeated_non_finite_steps_stop_with_a_clear_error(digits_data_dir, tmp_
     (["--gin_file=gin/quickstart.gin", "--gin_bindings=SearchSetup.action_space = 'natp'"],
      "unknown action space 'natp'"),
     (["--gin_file=gin/quickstart.gin", "--gin_bindings=SearchSetup.seed = (1"],
-     "bad gin configuration: ('EOF in multi-line statement'"),
+     "EOF in multi-line statement"),  # Python 3.12 on: "unexpected EOF ..."
     (["--gin_file=gin/quickstart.gin", "--gin_bindings=SearchSetup.batch_size = 0"],
      "SearchSetup.batch_size=0 must be an integer >= 1"),
     (["--gin_file=gin/quickstart.gin", "--gin_bindings=SearchSetup.batch_size = 'abc'"],

@@ -152,6 +152,7 @@ def train_final(root_dir, genotype, dataset="cifar10", data_dir=None, epochs=600
       dict(batch_size=batch_size, eval_batch_size=eval_batch_size,
            checkpoint_every=checkpoint_every, summary_every=summary_every, log_every=log_every,
            max_nonfinite=max_nonfinite, **capped))
+  run_config.check_kind(root_dir, "train_final run", "bin/train_final")
   _pin_run(root_dir, genotype, dataset)
   info = datasets.info(dataset)
   strategy = strategy_lib.make_strategy()
