@@ -1,5 +1,9 @@
 """nat_tf: the Neural Architecture Transformer (NAT, NAT++) in TensorFlow.
 
+Docstrings cite "the reference code": the official PyTorch implementation of NAT
+(github.com/guoyongcs/NAT), whose behaviour this package follows unless BUILD_NOTES.md says
+otherwise.
+
 Importing the package sets two variables that TensorFlow reads once, as it loads, so the
 package sets them before any of its modules imports TensorFlow; scripts that import
 TensorFlow themselves import nat_tf first.

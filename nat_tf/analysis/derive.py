@@ -1,4 +1,4 @@
-"""Derivation (NAT_SPEC 6, 13): a trained transformer applied to one architecture.
+"""Derivation (the reference code): a trained transformer applied to one architecture.
 
 The greedy transformation and K sampled ones are scored with the run's supernet
 on the held-out split (never the test split, which only reports a finished

@@ -1,4 +1,4 @@
-"""Which examples each phase may see (NAT_SPEC section 5).
+"""Which examples each phase may see (the reference code).
 
 Search cuts the *training* split, shuffled with a seed, into a part that trains
 the supernet weights (default 40%) and a part that trains the policy (60%); a

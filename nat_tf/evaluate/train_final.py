@@ -1,4 +1,4 @@
-"""Training a genotype from scratch with NAT_SPEC 7's protocol: the number a paper reports.
+"""Training a genotype from scratch with the reference code's protocol: the number a paper reports.
 
 Everything is gin-bound; gin/train_final_*.gin are the protocols. The network's
 width, depth, auxiliary head and drop path come through `build_network`, the rest

@@ -1,4 +1,4 @@
-"""A fixed cell built from a genotype cell at a skeleton slot (NAT_SPEC 2.1, 7).
+"""A fixed cell built from a genotype cell at a skeleton slot (the reference code).
 
 The cell brings its two inputs to its width (preprocessing of the slot's kinds),
 runs each edge's op (stride 2 on the edges leaving the inputs of a reduction

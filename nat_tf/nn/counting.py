@@ -1,7 +1,7 @@
 """Parameters and multiply-adds read from a built Keras model.
 
 An independent check of the analytic cost model: nothing here knows the network's
-structure. Conventions (NAT_SPEC 13): trainable variables only; a convolution or
+structure. Conventions (the reference code): trainable variables only; a convolution or
 dense layer costs its kernel size times its output positions (Cin*Cout*kh*kw*Hout*Wout
 / groups, in*out), everything else nothing; the auxiliary head counted apart.
 """

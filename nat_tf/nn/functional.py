@@ -18,7 +18,7 @@ kernel. BUILD_NOTES.md (Performance, issue 8) has what each of these cost.
 
 Batch-norm here is the reference supernet's: no affine parameters, always batch
 statistics, no moving averages (the supernet is only ever run in training mode,
-NAT_SPEC 6), so ops keep no state besides their weights.
+the reference code), so ops keep no state besides their weights.
 """
 
 import typing

@@ -1,4 +1,4 @@
-"""The DARTS operations as Keras layers, channels-last (NAT_SPEC 2.2).
+"""The DARTS operations as Keras layers, channels-last (the reference code).
 
 Padding follows the PyTorch reference rather than TensorFlow's 'same': a window of
 extent e (kernel k dilated by d: e = d(k-1)+1) is padded (e-1)//2 before and e//2

@@ -2,7 +2,7 @@
 
 The skeleton (`nat_tf.space.macro`, `nat_tf.space.handcrafted`) is the same plain
 data the analytic cost model reads, so the Keras model and the cost model cannot
-disagree about the network's shape (NAT_SPEC 7): stems, cells, the auxiliary head
+disagree about the network's shape (the reference code): stems, cells, the auxiliary head
 after cell 2L//3 (training only), head convs, global average pooling and a linear
 classifier, batch-norm affine throughout.
 """

@@ -1,4 +1,4 @@
-"""The weight-sharing supernet (NAT_SPEC 2.3): every architecture of the space in one model.
+"""The weight-sharing supernet (the reference code): every architecture of the space in one model.
 
 Each cell holds weights for every (edge position (f, t), op) pair, as the
 reference does, with batch-norm without affine parameters and pooling followed by

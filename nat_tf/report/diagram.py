@@ -7,7 +7,7 @@ nodes go left to right by depth, and every edge runs through its own slot in eac
 column it crosses, so it never passes through a node. Between two node columns
 sits a label column holding one slot per edge that ends in the next node column;
 op labels therefore never overlap each other or a node, and two edges between the
-same pair of nodes (allowed, NAT_SPEC 2.1) get two curves and two labels.
+same pair of nodes (allowed, the reference code) get two curves and two labels.
 Everything is drawn at twice the size and scaled down, for smooth curves and text.
 """
 

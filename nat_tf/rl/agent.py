@@ -1,4 +1,4 @@
-"""The TF-Agents REINFORCE agent with the reference's settings (NAT_SPEC 5).
+"""The TF-Agents REINFORCE agent with the reference's settings (the reference code).
 
 Adam(lr 3e-4, betas (0.5, 0.999)), weight decay 5e-4 (as L2 losses in the
 networks), entropy regularisation 0.003, one-step episodes (gamma is irrelevant).
@@ -6,7 +6,7 @@ The baseline is chosen by gin:
 - 'moving_average' (default): b <- decay * b + (1 - decay) * mean reward, and the
   agent sees the advantage r - b as its reward. The reference averaged the
   advantage instead of the reward, which drives b to about half the mean reward;
-  this project averages the reward (NAT_SPEC 13).
+  this project averages the reward (the reference code).
 - 'value_network': TF-Agents' own baseline, a GCN value network (advantage loss).
 - 'none': raw rewards.
 Returns are never normalised by TF-Agents (the reference does not).

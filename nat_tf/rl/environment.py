@@ -1,6 +1,6 @@
 """The architecture-transformation MDP as a batched TF-Agents environment.
 
-One episode is one step (NAT_SPEC 5, DESIGN "The MDP"): reset draws B input
+One episode is one step (the reference code): reset draws B input
 architectures (random cells as the reference samples them, or a given genotype);
 the action holds one transition per edge of both cells; the step transforms the
 inputs, scores inputs and outputs on the SAME minibatch with the SAME supernet

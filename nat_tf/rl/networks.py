@@ -1,4 +1,4 @@
-"""Spektral GCN actor and value networks over an architecture's cell graphs (NAT_SPEC 4).
+"""Spektral GCN actor and value networks over an architecture's cell graphs (the reference code).
 
 Each cell is a graph: the input nodes carry a learned embedding, an intermediate
 node the embeddings of the ops on its incoming edges, concatenated in edge order

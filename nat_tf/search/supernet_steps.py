@@ -19,7 +19,8 @@ SUM = tf.distribute.ReduceOp.SUM
 
 @gin.configurable(denylist=["supernet", "strategy", "generator", "global_batch_size"])
 class WeightTrainer(tf.Module):
-  """One step = a fresh random input architecture, cross-entropy, one SGD update (NAT_SPEC 5)."""
+  """One step = a fresh random input architecture, cross-entropy, one SGD update (as in the
+  reference code)."""
 
   def __init__(self, supernet, strategy, generator, global_batch_size, learning_rate=0.01,
                momentum=0.9, weight_decay=3e-4):

@@ -1,4 +1,4 @@
-"""The search: supernet weights and transformer policy trained alternately (NAT_SPEC 5).
+"""The search: supernet weights and transformer policy trained alternately (the reference code).
 
 Per epoch: one pass over the weights split (a random input architecture per step,
 SGD), then, after the warm-up epochs, one pass over the policy split (REINFORCE

@@ -2,7 +2,7 @@
 
 Genotypes whose official text exists are stored verbatim under `genotypes/` and
 read with the project's parser. Published outputs known only as a list of changed
-edges (NAT_SPEC 9.2, 9.3) are built here as edits of their inputs, each edit
+edges (the reference code) are built here as edits of their inputs, each edit
 checked against the input, so a wrong entry fails loudly rather than silently.
 Names are the official files' names, looked up case-insensitively.
 """

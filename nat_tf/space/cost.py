@@ -1,6 +1,6 @@
 """Analytic parameters and multiply-adds of ops, cells and whole networks.
 
-Conventions (NAT_SPEC 13): parameters are the trainable ones (affine batch-norm
+Conventions (the reference code): parameters are the trainable ones (affine batch-norm
 counts 2C, its moving statistics do not); multiply-adds count convolutions as
 Cin*Cout*kh*kw*Hout*Wout/groups and linear layers as in*out, and nothing else.
 The auxiliary head is reported separately. The Keras models of `nat_tf.nn` are

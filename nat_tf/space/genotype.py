@@ -1,6 +1,6 @@
 """Genotype: an architecture as plain data, and its validation.
 
-A cell is a DAG whose ops live on edges (NAT_SPEC 2.1): nodes 0 and 1 are the
+A cell is a DAG whose ops live on edges (the reference code): nodes 0 and 1 are the
 cell's inputs, node t >= 2 sums exactly two incoming edges (f, t) with f < t,
 and the cell outputs the concatenation of its `concat` nodes. Edges are kept in
 the reference's order: sorted by target, two per node, so edge 2i and 2i+1 feed

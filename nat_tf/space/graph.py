@@ -1,6 +1,6 @@
 """Cells as fixed-shape graph arrays: what the policy observes, and where its edges run.
 
-Per cell (NAT_SPEC 4): op id and source node of each edge, whether the edge has
+Per cell (the reference code): op id and source node of each edge, whether the edge has
 stride 2, the in-edge adjacency A[t, f] = number of edges f -> t (row = target, no
 self-loops), and the valid-action mask of each edge. An architecture stacks its
 cells on a leading axis, in the order of its layout's `cell_names`. Every

@@ -1,7 +1,7 @@
 """Hand-crafted CIFAR networks (VGG16, ResNet20, ResNet56, MobileNetV2) as stacks of a block.
 
 NAT transforms a hand-crafted network through its block, a genotype of the
-catalogue (VGG, ResBlock, MobileNetV2; NAT_SPEC 9.3). Each network here is a
+catalogue (VGG, ResBlock, MobileNetV2; the reference code). Each network here is a
 `macro.Skeleton` (a 3x3 stem, cell slots in stages, optional head convs, global
 pooling, a linear classifier), so the cost model and the Keras cell that serve the
 DARTS networks serve these too, and a transformed block genotype rebuilds the
@@ -11,7 +11,7 @@ Mapping onto the real networks (depths and widths of the published CIFAR models;
 BUILD_NOTES.md compares the parameter counts):
 - A stage is `blocks` cells of width `channels`. When the stage halves the
   resolution, its first cell is the genotype's reduction cell (stride 2 on the
-  edges leaving the cell inputs, NAT_SPEC 2.1); all others are normal cells.
+  edges leaving the cell inputs, the reference code); all others are normal cells.
 - Cell inputs are adapted only where needed, so the original blocks carry no
   extra layers: an input is left as it is when its width and resolution fit,
   ReLU-Conv1x1-BN changes its width, a factorized reduce halves its resolution,

@@ -2,7 +2,7 @@
 
 A skeleton is plain data shared by the analytic cost model (`cost.py`) and the
 Keras builders (`nat_tf/nn`), so the two can never disagree about the network's
-shape. The DARTS CIFAR and ImageNet skeletons follow NAT_SPEC section 7: a 3C
+shape. The DARTS CIFAR and ImageNet skeletons follow the reference code: a 3C
 stem (CIFAR) or a three-conv stride-8 stem (ImageNet), reduction cells at L//3
 and 2L//3 doubling the width, an auxiliary head after cell 2L//3, global pooling
 and a linear classifier.

@@ -3,7 +3,7 @@ operations, and the family table that says what each op is.
 
 An op's index in its list is the op id that the supernet, the policy's embeddings
 and the observation tensors use, so the lists keep the reference's order exactly
-(NAT_SPEC 2.2). NAS-Bench-201's list orders its ops as the others do (pooling first,
+(the reference code). NAS-Bench-201's list orders its ops as the others do (pooling first,
 null last), not as the benchmark does; its table index (space/nasbench201.py) is
 defined on this order. Ops outside every list (NAONet's) are still known by name so that
 such genotypes parse, cost and build; they are rejected only where a fixed

@@ -1,4 +1,4 @@
-"""Transition rules by op name: which op may replace which (NAT_SPEC 3).
+"""Transition rules by op name: which op may replace which (the reference code).
 
 NAT: a computational op may stay, become a skip connection or be removed; skip and
 null may swap. NAT++ (TPAMI): the two-level table of the NATv2 code, type

@@ -1,4 +1,4 @@
-"""Random input cells, drawn as the reference draws them (NAT_SPEC 5).
+"""Random input cells, drawn as the reference draws them (the reference code).
 
 For intermediate node i (0-based) both inputs are uniform over nodes 0..i+1 and
 both ops uniform over the op list without null. The same law, vectorised, is what
