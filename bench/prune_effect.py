@@ -44,7 +44,7 @@ def unpruned_proposals(search, genotype, policies):
   """{method: [(source, genotype)]} of compare's seed 0, with pruning switched off."""
   editor = search.editor
   with mock.patch.object(genotype_lib.Genotype, "pruned", lambda self: self):
-    groups = dict(compare.searched_proposals(editor, genotype, policies, 0))
+    groups = dict(compare.searched_proposals(editor, genotype, policies, 0)[0])
     groups["heuristics"] = baselines.heuristic_proposals(genotype, editor.action_space)
     return groups
 

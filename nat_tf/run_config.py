@@ -73,6 +73,14 @@ def changed_bindings(folder):
   return [line for line in _binding_lines(gin.config_str()) if line not in saved]
 
 
+def other_settings(folder):
+  """What to add to an error of a resume that does not fit the run in `folder`: the
+  bindings that differ from its config.gin and what to do."""
+  return (f"the run in {folder!r} was built with other settings, its config.gin is left as it "
+          f"was. Bindings that differ from it: {'; '.join(changed_bindings(folder)) or '(none)'}; "
+          "resume without changing them, or give a new --root_dir")
+
+
 def read_config(folder, bindings=(), kind="search run", program="bin/train"):
   """Apply the config.gin that `write_config` saved in `folder`, then `bindings` over it
   (e.g. a moved data_dir), to rebuild what the run built; a RENAMED parameter saved under

@@ -7,6 +7,12 @@ chatter and TFDS progress bars stay out of test output.
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as the programs' quiet logs
+# One intra-op thread per test process: on the tests' tiny shapes TensorFlow's default (a
+# thread per core) made weight steps 30% slower in one process, and two xdist workers each
+# spreading ops over both cores contend (BUILD_NOTES.md, "Test suite durations"). The
+# learning margins hold with it on three seeds. Programs run in a user's environment
+# (`user_env`) get the product's default.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 import nat_tf  # pylint: disable=unused-import,wrong-import-position  # before TensorFlow
 
@@ -137,9 +143,10 @@ def tiny_run(tiny_run_process):
 
 
 def user_env():
-  """This process's environment without the TF_CPP_MIN_LOG_LEVEL set above: what a program
-  run by a user sees, for tests of what it logs."""
-  return {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+  """This process's environment without the variables set above: what a program run by a
+  user sees, for tests of what it logs and one run on TensorFlow's default threads."""
+  return {key: value for key, value in os.environ.items()
+          if key not in ("TF_CPP_MIN_LOG_LEVEL", "TF_NUM_INTRAOP_THREADS")}
 
 
 def run_bin(program, *args, env=None):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import types
 
 import gin
 import pytest
@@ -10,6 +11,7 @@ from conftest import run_bin
 from nat_tf.analysis import baselines
 from nat_tf.analysis import compare
 from nat_tf.analysis import derive
+from nat_tf.errors import UsageError
 from nat_tf.search import holdout
 from nat_tf.space import action_spaces
 from nat_tf.space import catalogue
@@ -45,13 +47,42 @@ def test_no_pooling_removes_every_pooling_edge_and_what_that_leaves_dead():
 
 def test_random_search_proposes_valid_transformations_reproducibly(tiny_search):
   editor = tiny_search.editor
-  first = baselines.random_proposals(editor, DARTS, 6, seed=3)
+  first, rejected = baselines.random_proposals(editor, DARTS, 6, seed=3)
   assert [source for source, _ in first] == [f"random {i}" for i in range(1, 7)]
-  assert baselines.random_proposals(editor, DARTS, 6, seed=3) == first
-  assert baselines.random_proposals(editor, DARTS, 6, seed=4) != first
+  assert baselines.random_proposals(editor, DARTS, 6, seed=3) == (first, rejected)
+  assert baselines.random_proposals(editor, DARTS, 6, seed=4)[0] != first
   assert len({g for _, g in first}) > 1
   for _, genotype in first:
+    assert not genotype.disconnected()
     derive.cost_comparison(DARTS, genotype)
+
+
+def _cut(genotype):
+  """`genotype` with its reduction cell's every edge null: disconnected."""
+  return genotype.replace(reduce=genotype.reduce.with_ops([ops.NULL] * len(genotype.reduce.ops)))
+
+
+@pytest.fixture
+def scripted_draws(monkeypatch):
+  """Makes random search's draws come from a list (the policy and editor are not used)."""
+  draws = []
+  monkeypatch.setattr(baselines.control_policies, "UniformValidPolicy", lambda *args: None)
+  monkeypatch.setattr(baselines.ts, "time_step_spec", lambda spec: None)
+  monkeypatch.setattr(baselines.transformations, "transform",
+                      lambda policy, editor, genotype, count: [draws.pop(0) for _ in range(count)])
+  return draws
+
+
+def test_random_search_leaves_out_disconnected_draws_and_counts_them(scripted_draws):
+  editor = types.SimpleNamespace(observe=types.SimpleNamespace(spec=None), action_spec=None)
+  enas = catalogue.get("ENAS")
+  scripted_draws += [_cut(DARTS), DARTS, _cut(DARTS), _cut(DARTS), enas, DARTS]
+  proposals, rejected = baselines.random_proposals(editor, DARTS, 2, seed=0)
+  assert proposals == [("random 1", DARTS), ("random 2", enas)] and rejected == 3
+  scripted_draws[:] = [_cut(DARTS)] * (2 * (baselines.MOST_DRAWS_PER_PROPOSAL + 1))
+  with pytest.raises(UsageError, match="drew 102 disconnected transformations of the input and "
+                     "only 0 of the 2 connected ones"):
+    baselines.random_proposals(editor, DARTS, 2, seed=0)
 
 
 def test_compare_scores_every_row_as_the_holdout_scorer_does(tiny_search):

@@ -1,7 +1,9 @@
 """bin/export: policies from any checkpoint of a search run, the network of a train_final run,
 each reloaded in a fresh process before success; a broken export is caught."""
 
+import logging
 import os
+import shutil
 
 import gin
 import numpy as np
@@ -13,6 +15,8 @@ from conftest import run_bin
 from nat_tf import export
 from nat_tf import reload_check
 from nat_tf.errors import UsageError
+from nat_tf.evaluate import run_exports
+from nat_tf.evaluate import train_final
 from nat_tf.search import runs
 from nat_tf.space import action_spaces
 from nat_tf.space import catalogue
@@ -25,10 +29,23 @@ def test_bin_export_writes_the_network_of_a_train_final_run(final_run, tmp_path)
   result = run_bin("export", f"--train_dir={final_run}", f"--output_dir={output}")
   assert result.returncode == 0, result.stderr[-3000:]
   assert "ckpt-3" in result.stdout and "reloaded and checked in a fresh process" in result.stdout
+  assert "has not finished training" not in result.stderr
   images = tf.random.stateless_normal([3, 8, 8, 1], seed=[4, 2])
   exported = export.load_network(output)(images=images)["logits"]
   at_the_end = export.load_network(os.path.join(final_run, "network"))(images=images)["logits"]
   np.testing.assert_allclose(exported, at_the_end, rtol=1e-5, atol=1e-6)
+
+
+def test_exporting_a_training_that_has_not_finished_warns(final_run, tmp_path, monkeypatch,
+                                                          caplog):
+  unfinished = tmp_path / "unfinished"
+  shutil.copytree(final_run, unfinished)
+  (unfinished / train_final.REPORT_FILE).unlink()  # as before its last step
+  monkeypatch.setattr(run_exports.reload_check, "export_network_checked", lambda *args: None)
+  with caplog.at_level(logging.WARNING):
+    path = run_exports.network_from_training(str(unfinished), str(tmp_path / "network"))
+  assert (f"--train_dir={unfinished} has not finished training: exporting {path} as it stands"
+          in caplog.text)
 
 
 def test_bin_export_writes_the_policies_of_any_kept_checkpoint(tiny_run, tmp_path):

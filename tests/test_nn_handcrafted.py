@@ -141,5 +141,6 @@ def test_reports_name_the_network_their_costs_are_counted_on():
   assert "cost of the CIFAR resnet20 network;" in derive.format_report(derivation)
   assert derivation.as_dict()["costed_on"] == "resnet20"
   table = {"evaluations_per_seed": 1, "selection": "rule", "holdout_examples": 4, "seeds": [0],
-           "costed_on": derive.costed_network(catalogue.get("DARTS_V2")), "rows": []}
+           "costed_on": derive.costed_network(catalogue.get("DARTS_V2")), "rows": [],
+           "random_rejected": [0]}
   assert "cost of the CIFAR DARTS network (C=36, L=20);" in compare.markdown(table)

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from nat_tf.errors import UsageError
 from nat_tf.nn import counting
+from nat_tf.nn import layers
 from nat_tf.nn import network
 from nat_tf.space import catalogue
 from nat_tf.space import cost
@@ -84,6 +85,25 @@ def test_drop_path_changes_outputs_in_training_only(digits_network, digits_batch
   digits_network.schedule_drop_path(5, 10)
   assert float(digits_network.drop_path_rate) == pytest.approx(0.15)
   assert not np.allclose(digits_network(images, training=True), without)
+
+
+def _dropped_edges(cell):
+  """(src, dst) of the cell's edges whose op is followed by drop path."""
+  return {(edge.src, edge.dst) for edge, op in zip(cell.live_edges, cell.edge_ops)
+          if any(isinstance(step, layers.DropPath) for step in getattr(op, "steps", ()))}
+
+
+def test_drop_path_spares_a_nodes_only_input_and_the_identity():
+  darts, resblock = (network.Network(catalogue.get(name), macro.skeleton(
+      catalogue.get(name), "digits", 8, 5), drop_path=0.2) for name in ("DARTS_V2", "ResBlock"))
+  normal, reduce = darts.cells[0].genotype_cell, darts.cells[1].genotype_cell
+  assert _dropped_edges(darts.cells[0]) == {(e.src, e.dst) for e in normal.edges
+                                            if e.op != "skip_connect"}  # two inputs per node
+  assert _dropped_edges(darts.cells[1]) == {(e.src, e.dst) for e in reduce.edges
+                                            if e.op != "skip_connect" or e.src < 2}
+  # ResBlock's reduction cell: 1 -> 2 -> 3 -> 4 -> 5 and 2 -> 5; only node 5 has two inputs,
+  # both identities inside the cell, so nothing in it is dropped
+  assert _dropped_edges(resblock.cells[1]) == set()
 
 
 def test_auxiliary_logits_in_training_only():

@@ -1,12 +1,13 @@
 """Run folders and inputs, second round (issue 39): an unreadable checkpoint index, what a
 killed save leaves, mistyped flags, a gin include of a missing file, a damaged or empty
 config.gin, a folder of the other kind of run, a derivation into the folder of its input,
-repeated seeds and a negative learning rate, one bin/study per folder, and an interrupted
-line that names no wrong flag."""
+repeated seeds and a negative learning rate, one bin/study per folder, an interrupted
+line that names no wrong flag, and bounds on a network's size and a concat list."""
 
 import json
 import logging
 import os
+import re
 import signal
 import types
 
@@ -15,6 +16,7 @@ import pytest
 import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
+from conftest import TINY_RUN
 from conftest import kept_checkpoints
 from conftest import run_bin
 from nat_tf import run_folder
@@ -29,6 +31,7 @@ from nat_tf.search import runs
 from nat_tf.space import action_spaces
 from nat_tf.space import catalogue
 from nat_tf.space import genotype_format
+from nat_tf.space.genotype import GenotypeError
 from nat_tf.training import checkpoints
 from nat_tf.training import position
 from nat_tf.training import step_loop
@@ -214,3 +217,44 @@ def test_the_interrupted_line_names_the_folder_not_a_flag(monkeypatch, tmp_path)
     step_loop.StepLoop._stop_if_interrupted(loop)  # pylint: disable=protected-access
   assert str(stopped.value) == (f"stopped by SIGTERM after step 4, saved as ckpt-4 in {folder}: "
                                 "run the same command again to resume from there")
+
+
+@pytest.mark.parametrize("flag, message", [
+    ("--layers=100000000", "layers=100000000: a network has at most 1000 cells"),
+    ("--channels=100000000000", "channels=100000000000: the initial width C is at most 4096"),
+])
+def test_a_network_size_past_its_bound_is_one_error_line_before_any_layout(flag, message):
+  result = run_bin("cost", "--genotype=DARTS_V2", flag)
+  assert result.returncode == 2 and result.stderr.strip().splitlines() == [f"error: {message}"]
+
+
+def test_a_concat_list_naming_a_node_twice_is_refused_however_long(tmp_path):
+  fields = genotype_format.to_dict(catalogue.get("DARTS_V2"))
+  fields["normal_concat"] = [2] * 300_000  # under the file-size bound
+  path = tmp_path / "genotype.json"
+  path.write_text(json.dumps(fields))
+  with pytest.raises(GenotypeError, match="normal cell: concat names node 2 twice"):
+    genotype_format.read_file(str(path))
+
+
+@pytest.mark.parametrize("name, content, message", [
+    (study.PLAN_FILE, "", "cannot be read (Expecting value"),
+    (study.PLAN_FILE, "[]", "is damaged: it lacks request, inputs, architectures, protocol"),
+    (study.REPORT_FILE, '{"top1": 0.9', "cannot be read"),
+    (study.REPORT_FILE, "[]", "is damaged: it lacks top1, cost, dataset, test_examples"),
+])
+def test_a_damaged_file_in_a_study_folder_is_named_with_its_fix(tmp_path, name, content, message):
+  path = tmp_path / name
+  path.write_text(content)
+  fix = "delete it to plan" if name == study.PLAN_FILE else "delete its training folder"
+  with pytest.raises(UsageError, match=f"{re.escape(str(path))} {re.escape(message)}.*; {fix}"):
+    study.read_json(str(path))
+
+
+def test_a_resume_with_another_node_count_names_the_changed_binding(run_copy, digits_data_dir):
+  config = (run_copy / "config.gin").read_text()
+  bindings = TINY_RUN + [f"SearchSetup.data_dir = '{digits_data_dir}'", "Supernet.num_nodes = 5"]
+  with pytest.raises(UsageError, match=r"was built with other settings, its config.gin is left as "
+                     r"it was\. Bindings that differ from it: .*Supernet\.num_nodes = 5"):
+    runs.train(str(run_copy), bindings=bindings)
+  assert (run_copy / "config.gin").read_text() == config

@@ -191,3 +191,17 @@ def test_validation_is_linear_in_the_cell_size():
   genotype = genotype_format.parse(text)
   assert genotype.num_nodes == genotype_format.MAX_NODES
   assert time.time() - start < 1.0
+
+
+def test_a_cell_whose_inputs_no_longer_reach_its_outputs_is_disconnected():
+  for name in catalogue.names():
+    assert not catalogue.get(name).disconnected(), name
+  resblock = catalogue.get("ResBlock")
+  chain_cut = resblock.reduce.with_ops(["null" if edge.dst == 2 else edge.op
+                                        for edge in resblock.reduce.edges])
+  assert chain_cut.disconnected()  # 1 -> 2, the edge every path from an input takes, is cut
+  assert resblock.replace(reduce=chain_cut).disconnected()
+  # a cut branch is not a cut cell: ResBlock's skip 2 -> 5 still carries input 1
+  branch_cut = resblock.reduce.with_ops(["null" if edge.dst == 3 else edge.op
+                                         for edge in resblock.reduce.edges])
+  assert not branch_cut.disconnected()

@@ -63,7 +63,8 @@ def test_a_foreign_folder_or_another_request_is_refused(tmp_path):
     study.check_output_dir(str(tmp_path))
   folder = str(tmp_path / "study")
   asked = study.request("run", {"DARTS_V2": DARTS}, [0], [], [], None)
-  atomic.write_json(os.path.join(folder, study.PLAN_FILE), {"request": asked})
+  atomic.write_json(os.path.join(folder, study.PLAN_FILE),
+                    {"request": asked, "inputs": [], "architectures": {}, "protocol": {}})
   study.check_output_dir(folder)
   assert study.load_or_make_plan(folder, asked, {})["request"] == asked
   other = study.request("run", {"DARTS_V2": DARTS}, [0, 1], [], [], None)
@@ -145,7 +146,53 @@ def test_a_tiny_study_killed_mid_way_resumes_and_writes_table_and_plot(tiny_run,
     assert row["top1_minus_input"]["values"] == [report["top1"] - rows["input"]["top1"]["mean"]]
     assert row["madds"]["mean"] <= rows["input"]["madds"]["mean"]
     assert f"| {row['method']} | {report['top1']:.4f} ± 0.0000 |" in markdown
+    if row["method"] != "input":  # one seed gives no interval, so no verdict
+      assert row["verdict"] == "inconclusive" and f"| {row['method']} | " in markdown
+  assert "one seed: none" in markdown
   assert entry["test_examples"] == 297 and entry["holdout_examples"] == 90
+
+
+def _results(input_top1, nat_top1, dataset="mnist5k"):
+  """study.results of a three-seed plan of one input and NAT, with NAT's architecture
+  at half the input's multiply-adds and the given test top-1 per seed."""
+  seeds = [0, 1, 2]
+  versus = {"examples": 90, "only_input": 0, "only_candidate": 0, "p_value": 1.0}
+  step = {"changed_edges": 0, "holdout_accuracy": 0.5, "versus_input": versus}
+  methods = [{"method": method, "per_seed": [{**step, "seed": seed, "architecture": key}
+                                             for seed in seeds]}
+             for method, key in (("input", "a"), ("NAT", "b"))]
+  plan = {"request": {"seeds": seeds, "run_dir": "run"},
+          "protocol": {"gin_files": ["train_final_mnist5k.gin"], "bindings": []},
+          "inputs": [{"name": "ResBlock", "genotype": "", "holdout_examples": 90,
+                      "random_rejected": [3, 0, 1], "selection": "", "evaluations_per_seed": 9,
+                      "methods": methods}]}
+  reports = {(seed, key): {"top1": top1, "dataset": dataset, "test_examples": 1000,
+                           "cost": {"params": 1, "madds": madds}}
+             for key, madds, values in (("a", 2e6, input_top1), ("b", 1e6, nat_top1))
+             for seed, top1 in zip(seeds, values)}
+  results = study.results(plan, reports)
+  return results["inputs"][0], study.markdown(results)
+
+
+def test_a_method_gets_its_paired_interval_and_verdict_against_the_fixed_margin():
+  entry, markdown = _results([0.980, 0.982, 0.978], [0.979, 0.982, 0.979])
+  nat = entry["rows"][1]
+  assert not entry["input_broken"] and nat["verdict"] == "non-inferior"
+  low, high = nat["top1_minus_input"]["ci95"]
+  assert -study.MARGIN < low < 0 < high
+  assert f"| NAT | +0.00 [{100 * low:+.2f}, {100 * high:+.2f}] | non-inferior | 0.50 |" in markdown
+  assert "it left out [3, 0, 1] disconnected draws per seed" in markdown
+  entry, _ = _results([0.980, 0.982, 0.978], [0.960, 0.965, 0.962])
+  assert entry["rows"][1]["verdict"] == "inferior"
+
+
+def test_an_input_below_its_datasets_floor_is_reported_broken_not_judged():
+  entry, markdown = _results([0.980, 0.787, 0.978], [0.985, 0.970, 0.979])
+  assert entry["input_broken"] and entry["rows"][1]["verdict"] == "input broken"
+  assert "**Input broken**: it trained to 0.7870 on some seed, below the floor of 0.97" in markdown
+  assert "| NAT | +" not in markdown  # no verdict table
+  entry, _ = _results([0.5, 0.5, 0.5], [0.6, 0.6, 0.6], dataset="digits")  # no floor for digits
+  assert not entry["input_broken"] and entry["rows"][1]["verdict"] == "non-inferior"
 
 
 def test_an_unknown_extra_rule_is_refused_naming_the_flag():

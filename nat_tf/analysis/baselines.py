@@ -1,9 +1,9 @@
 """Baselines on NAT's own transformation space, for the questions its reviewers asked.
 
 - Random search: transformations drawn by UniformValidPolicy (every valid action
-  of an edge equally likely), as many as derivation proposes (the greedy one plus
-  the samples), scored on the same held-out split and kept by the same Selection:
-  what does the learned policy add over sampling the space?
+  of an edge equally likely), as many connected ones as derivation proposes (the
+  greedy one plus the samples), scored on the same held-out split and kept by the
+  same Selection: what does the learned policy add over sampling the space?
 - Heuristics: every computational op becomes a skip connection; every pooling op
   is removed. An edge changes only where the valid-action mask allows it (e.g. a
   stride-2 pooling edge never becomes a factorized-reduce skip, which would add
@@ -14,18 +14,40 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
+from nat_tf.errors import UsageError
 from nat_tf.rl import control_policies
 from nat_tf.search import transformations
 from nat_tf.space import ops
 
 
+# Draws per proposal random search may spend before it gives up on an input whose random
+# transformations are almost all disconnected.
+MOST_DRAWS_PER_PROPOSAL = 50
+
+
 def random_proposals(editor, genotype, count, seed):
-  """[(source, genotype)]: `count` uniformly random valid transformations of `genotype`."""
+  """([(source, genotype)], rejected): `count` uniformly random valid transformations of
+  `genotype` whose cells all stay connected (Genotype.disconnected), and how many
+  disconnected ones were drawn and rejected on the way. Uniform actions on a block whose
+  reduction cell is one chain null some edge of that chain in most draws; such a network
+  trains to chance, and keeping it among the proposals would make random search a
+  strawman. A UsageError when `count` connected ones take more than
+  MOST_DRAWS_PER_PROPOSAL draws each."""
   policy = control_policies.UniformValidPolicy(ts.time_step_spec(editor.observe.spec),
                                                editor.action_spec)
   tf.random.set_seed(seed)
-  return [(f"random {i + 1}", g) for i, g in
-          enumerate(transformations.transform(policy, editor, genotype, count))]
+  kept, rejected = [], 0
+  while len(kept) < count:
+    if rejected > MOST_DRAWS_PER_PROPOSAL * count:
+      raise UsageError(f"random search drew {rejected} disconnected transformations of the input "
+                       f"and only {len(kept)} of the {count} connected ones it needs: the input "
+                       "has almost no connected transformation; check that it is connected")
+    for candidate in transformations.transform(policy, editor, genotype, count):
+      if candidate.disconnected():
+        rejected += 1
+      elif len(kept) < count:
+        kept.append(candidate)
+  return [(f"random {i + 1}", g) for i, g in enumerate(kept)], rejected
 
 
 def _action_to(space, mask, op_id, target_id):

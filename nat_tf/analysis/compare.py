@@ -7,7 +7,7 @@ of every seed is scored in one pass over the held-out split with the run's
 supernet weights, so rows differ only in their architectures. Each row reports the
 kept architecture's supernet accuracy and its cost (on the hand-crafted CIFAR network
 of a block's family, else the CIFAR DARTS network: `derive.costed_network`), as mean
-and spread (population standard deviation) over the seeds; the input and the
+and sample standard deviation over the seeds (over_seeds.spread); the input and the
 heuristics are deterministic, so their spread is zero. Each kept architecture also
 gets its exact McNemar test against the input on the same held-out images, per seed.
 """
@@ -16,11 +16,11 @@ import dataclasses
 import os
 from typing import Dict, List
 
-import numpy as np
 
 from nat_tf import atomic
 from nat_tf.analysis import baselines
 from nat_tf.analysis import derive
+from nat_tf.analysis import over_seeds
 from nat_tf.analysis import paired
 from nat_tf.errors import UsageError
 from nat_tf.search import holdout
@@ -82,14 +82,17 @@ class Kept:
   evaluations_per_seed: int
   selection: str
   holdout_examples: int
+  random_rejected: List[int]  # per seed, the disconnected draws random search left out
 
 
 def searched_proposals(editor, genotype, policies, seed):
-  """[(method, [(source, genotype)])] of one seed's searches: NAT's proposals, and random
-  search's, as many of them, drawn with the seed's own offset."""
+  """([(method, [(source, genotype)])], rejected) of one seed's searches: NAT's proposals,
+  and random search's, as many connected ones drawn with the seed's own offset; `rejected`:
+  the disconnected draws random search left out (baselines.random_proposals)."""
   nat = derive.proposals(policies, editor, genotype, seed=seed)
-  return [(NAT, nat), (RANDOM, baselines.random_proposals(editor, genotype, len(nat),
-                                                          seed + RANDOM_SEED_OFFSET))]
+  randoms, rejected = baselines.random_proposals(editor, genotype, len(nat),
+                                                 seed + RANDOM_SEED_OFFSET)
+  return [(NAT, nat), (RANDOM, randoms)], rejected
 
 
 def kept_by_method(search, genotype, policies, seeds, rules=()):
@@ -101,8 +104,11 @@ def kept_by_method(search, genotype, policies, seeds, rules=()):
   editor = search.editor
   transformations.encode(genotype, editor)  # a genotype the policy can't take fails first
   fixed = [("input", genotype)] + baselines.heuristic_proposals(genotype, editor.action_space)
-  searched = [(method, seed, group) for seed in seeds  # (method, seed, [(source, genotype)])
-              for method, group in searched_proposals(editor, genotype, policies, seed)]
+  searched, rejected = [], []  # (method, seed, [(source, genotype)]); per seed
+  for seed in seeds:
+    groups, disconnected = searched_proposals(editor, genotype, policies, seed)
+    searched += [(method, seed, group) for method, group in groups]
+    rejected.append(disconnected)
   scorer = holdout.HoldoutScorer(search)
   candidates = derive.scored(scorer, fixed + [pair for _, _, group in searched for pair in group])
   original = candidates[0]
@@ -116,7 +122,7 @@ def kept_by_method(search, genotype, policies, seeds, rules=()):
           selection(original, candidates[offset:offset + len(group)]))
     offset += len(group)
   return Kept(original, {name: kept[name] for name in method_names(rules)}, list(seeds),
-              len(searched[0][2]), str(selections[""]), scorer.examples)
+              len(searched[0][2]), str(selections[""]), scorer.examples, rejected)
 
 
 def compare(search, genotype, policies, seeds):
@@ -125,21 +131,16 @@ def compare(search, genotype, policies, seeds):
   return {"seeds": kept.seeds, "evaluations_per_seed": kept.evaluations_per_seed,
           "selection": kept.selection, "holdout_examples": kept.holdout_examples,
           "costed_on": derive.costed_network(genotype),
+          "random_rejected": kept.random_rejected,
           "rows": [_row(name, candidates, kept.original)
                    for name, candidates in kept.by_method.items()]}
-
-
-def spread(series):
-  """{'mean', 'std' (population), 'values'} of a per-seed series."""
-  return {"mean": float(np.mean(series)), "std": float(np.std(series)),
-          "values": [float(v) for v in series]}
 
 
 def _row(method, kept, original):
   values = {"accuracy": [c.accuracy for c in kept], "params": [c.params for c in kept],
             "madds": [c.madds for c in kept],
             "changed_edges": [derive.changed_edges(original.genotype, c.genotype) for c in kept]}
-  row = {"method": method, **{key: spread(series) for key, series in values.items()}}
+  row = {"method": method, **{key: over_seeds.spread(series) for key, series in values.items()}}
   row["versus_input"] = [derive.versus_input(original, c).as_dict() for c in kept]
   return row
 
@@ -155,8 +156,18 @@ def markdown(table, name="input"):
            f"kept by {table['selection']}; supernet accuracy on {table['holdout_examples']} "
            f"held-out examples; cost of {derive.network_label(table['costed_on'])}; mean ± std "
            f"over seeds {table['seeds']}; versus input: held-out images only the input / only the "
-           "kept architecture gets right and the exact McNemar p, per seed.", ""]
+           "kept architecture gets right and the exact McNemar p, per seed. "
+           + rejected_sentence(table["random_rejected"]), ""]
   return "\n".join(lines + markdown_rows(table["rows"], COLUMNS)) + "\n"
+
+
+def rejected_sentence(rejected):
+  """What random search left out, per seed, for the line above a table (None: a study
+  planned before random search checked its draws)."""
+  if rejected is None:
+    return "Random search's proposals were not checked for disconnected cells."
+  return (f"Random search drew only connected transformations; it left out {rejected} "
+          "disconnected draws per seed (a cell computing a constant).")
 
 
 def markdown_rows(rows, columns):

@@ -7,9 +7,16 @@ and seed the study takes what every method keeps (`compare.kept_by_method`: the 
 NAT, random search with as many supernet evaluations and the same Selection, the
 heuristics), trains each distinct architecture once per seed with the train_final
 protocol (`train_final.seed` = the seed), and reports per method the test top-1 (mean,
-std, per seed), its paired difference from the input on the same seeds, the cost of
-the network actually trained, the changed edges, and the held-out supernet accuracy
-with its exact McNemar test against the input.
+sample std, per seed), its paired difference from the input on the same seeds with its
+95% confidence interval, the cost of the network actually trained, the changed edges,
+and the held-out supernet accuracy with its exact McNemar test against the input.
+
+Each method gets a verdict against the input (over_seeds.verdict): non-inferior,
+inferior or inconclusive at MARGIN, fixed here before any run, with how many seeds
+its measured spread would need to resolve that margin. An input that trains below
+its dataset's floor (INPUT_FLOORS) on some seed is reported as broken instead: a
+transformation that repairs a broken input is not the claim, so no method gets a
+verdict on it.
 
 `output_dir` holds:
   plan.json    what to train: the request, and per input, method and seed the kept
@@ -38,17 +45,24 @@ from nat_tf import run_config
 from nat_tf import run_folder
 from nat_tf.analysis import compare
 from nat_tf.analysis import derive
+from nat_tf.analysis import over_seeds
 from nat_tf.data import datasets
 from nat_tf.errors import UsageError
 from nat_tf.evaluate import train_final
 from nat_tf.search import runs
 from nat_tf.space import genotype_format
 
-PLAN_FILE, REPORT_FILE = "plan.json", "report.json"
+PLAN_FILE, REPORT_FILE = "plan.json", train_final.REPORT_FILE
 TRAININGS_DIR = "trainings"
 OUTPUTS = (PLAN_FILE, TRAININGS_DIR, "study.json", "study.md", "study.png")
 # The protocol of a run on bundled data: mnist5k's 1,000 test images can tell trained
 # networks apart where digits' 297 cannot.
+# Non-inferiority margin of test top-1 (0.5 points), fixed before any run.
+MARGIN = 0.005
+# Test top-1 below which an input has not trained as its class should on that dataset:
+# a linear classifier reaches about 0.92 on MNIST, small convolutional networks 0.97 and
+# more on mnist5k's 1,000 test images. Datasets without a floor are not checked.
+INPUT_FLOORS = {"mnist5k": 0.97}
 BUNDLED_PROTOCOL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "gin", "train_final_mnist5k.gin")
 
@@ -148,15 +162,15 @@ def _input_plan(name, kept):
     methods.append({"method": method, "per_seed": per_seed})
   return {"name": name, "genotype": genotype_format.to_literal(kept.original.genotype),
           "holdout_examples": kept.holdout_examples, "selection": kept.selection,
-          "evaluations_per_seed": kept.evaluations_per_seed, "methods": methods,
-          "genotypes": genotypes}
+          "evaluations_per_seed": kept.evaluations_per_seed,
+          "random_rejected": kept.random_rejected, "methods": methods, "genotypes": genotypes}
 
 
 def load_or_make_plan(output_dir, asked, inputs):
   """The plan of an earlier run of this study in `output_dir`, or a new one, saved."""
   path = os.path.join(output_dir, PLAN_FILE)
   if os.path.isfile(path):
-    plan = _read_json(path)
+    plan = read_json(path)
     if plan["request"] != asked:
       differing = sorted(key for key in asked if plan["request"].get(key) != asked[key])
       raise UsageError(f"--output_dir={output_dir!r} holds a study of another request "
@@ -168,9 +182,29 @@ def load_or_make_plan(output_dir, asked, inputs):
   return plan
 
 
-def _read_json(path):
-  with open(path, encoding="utf-8") as handle:
-    return json.load(handle)
+# The keys a study reads from each file it finds in its folder, and what to do about one
+# that lacks them (both are written atomically, so only something else damages them).
+EXPECTED = {
+    PLAN_FILE: (("request", "inputs", "architectures", "protocol"),
+                "delete it to plan the study again"),
+    REPORT_FILE: (("top1", "cost", "dataset", "test_examples"),
+                  "delete its training folder to train it again"),
+}
+
+
+def read_json(path):
+  """The object in `path`, a study's plan.json or a training's report.json; a UsageError
+  naming the file and the fix when it cannot be read or lacks what the study reads."""
+  keys, fix = EXPECTED[os.path.basename(path)]
+  try:
+    with open(path, encoding="utf-8") as handle:
+      data = json.load(handle)
+  except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    raise UsageError(f"{path} cannot be read ({error}); {fix}") from None
+  missing = [key for key in keys if not isinstance(data, dict) or key not in data]
+  if missing:
+    raise UsageError(f"{path} is damaged: it lacks {', '.join(missing)}; {fix}")
+  return data
 
 
 def trainings(plan):
@@ -218,7 +252,7 @@ def run_trainings(plan, output_dir):
   for seed, key in todo:
     path = os.path.join(training_dir(output_dir, key, seed), REPORT_FILE)
     if os.path.isfile(path):
-      reports[seed, key] = _read_json(path)
+      reports[seed, key] = read_json(path)
   logging.info("study: %d of %d trainings already finished", len(reports), len(todo))
   progress = progress_lib.Progress({"training": len(todo)}, {"training": len(reports)}, untimed=0)
   for seed, key in todo:
@@ -252,27 +286,35 @@ def results(plan, reports):
     input_top1 = [reports[step["seed"], step["architecture"]]["top1"]
                   for step in by_method["input"]]
     some_report = reports[seeds[0], by_method["input"][0]["architecture"]]
+    floor = INPUT_FLOORS.get(some_report["dataset"])
+    broken = floor is not None and min(input_top1) < floor
+    rows = [_result_row(method, per_seed, reports, input_top1)
+            for method, per_seed in by_method.items()]
+    for row in rows[1:]:
+      row["verdict"] = "input broken" if broken else over_seeds.verdict(row["top1_minus_input"],
+                                                                          MARGIN)
     inputs.append({
         "name": entry["name"], "genotype": entry["genotype"],
         "dataset": some_report["dataset"], "test_examples": some_report["test_examples"],
         "holdout_examples": entry["holdout_examples"], "selection": entry["selection"],
         "evaluations_per_seed": entry["evaluations_per_seed"],
-        "rows": [_result_row(method, per_seed, reports, input_top1)
-                 for method, per_seed in by_method.items()]})
+        "random_rejected": entry.get("random_rejected"),  # None: a plan made before the check
+        "input_floor": floor, "input_broken": broken, "rows": rows})
   return {"seeds": seeds, "run_dir": plan["request"]["run_dir"], "protocol": plan["protocol"],
-          "trainings": len(trainings(plan)), "inputs": inputs}
+          "trainings": len(trainings(plan)), "margin": MARGIN, "inputs": inputs}
 
 
 def _result_row(method, per_seed, reports, input_top1):
   trained = [reports[step["seed"], step["architecture"]] for step in per_seed]
   top1 = [report["top1"] for report in trained]
+  differences = over_seeds.spread([a - b for a, b in zip(top1, input_top1)])
   return {"method": method, "architectures": [step["architecture"] for step in per_seed],
-          "top1": compare.spread(top1),
-          "top1_minus_input": compare.spread([a - b for a, b in zip(top1, input_top1)]),
-          "params": compare.spread([report["cost"]["params"] for report in trained]),
-          "madds": compare.spread([report["cost"]["madds"] for report in trained]),
-          "changed_edges": compare.spread([step["changed_edges"] for step in per_seed]),
-          "holdout_accuracy": compare.spread([step["holdout_accuracy"] for step in per_seed]),
+          "top1": over_seeds.spread(top1), "top1_minus_input": differences,
+          "seeds_to_resolve": over_seeds.seeds_to_resolve(differences["std"], MARGIN),
+          "params": over_seeds.spread([report["cost"]["params"] for report in trained]),
+          "madds": over_seeds.spread([report["cost"]["madds"] for report in trained]),
+          "changed_edges": over_seeds.spread([step["changed_edges"] for step in per_seed]),
+          "holdout_accuracy": over_seeds.spread([step["holdout_accuracy"] for step in per_seed]),
           "versus_input": [step["versus_input"] for step in per_seed]}
 
 
@@ -289,7 +331,7 @@ def markdown(study):
   lines = [f"# Study: trained from scratch over seeds {study['seeds']}", "",
            f"Protocol: {', '.join(os.path.basename(f) for f in protocol['gin_files'])}"
            + (f" with {'; '.join(protocol['bindings'])}" if protocol["bindings"] else "")
-           + f"; {study['trainings']} trainings. Mean ± std (population) over the seeds; "
+           + f"; {study['trainings']} trainings. Mean ± sample std over the seeds; "
            "'minus input' is the paired difference from the input trained on the same seed; "
            "cost is counted on the network trained; 'versus input' compares the held-out "
            "supernet scores image by image (images only the input / only the kept "
@@ -299,9 +341,33 @@ def markdown(study):
               f"Test top-1 on {entry['test_examples']} {entry['dataset']} test images. NAT and "
               f"random search keep one of {entry['evaluations_per_seed']} candidates per seed "
               f"by {entry['selection']} ('(rule)' rows: by that rule), scored on "
-              f"{entry['holdout_examples']} held-out images.", ""]
+              f"{entry['holdout_examples']} held-out images. "
+              + compare.rejected_sentence(entry["random_rejected"]), ""]
     lines += compare.markdown_rows(entry["rows"], COLUMNS) + [""]
+    lines += verdict_lines(entry, study["margin"]) + [""]
   return "\n".join(lines)
+
+
+def verdict_lines(entry, margin):
+  """Per method its paired difference from the input with the 95% interval, the verdict
+  at `margin` and its cost against the input's; or, for a broken input, why there is none."""
+  if entry["input_broken"]:
+    return [f"**Input broken**: it trained to {min(entry['rows'][0]['top1']['values']):.4f} on "
+            f"some seed, below the floor of {entry['input_floor']:.2f} for {entry['dataset']}; "
+            "no method is judged on it."]
+  input_madds = entry["rows"][0]["madds"]["mean"]
+  lines = [f"Against the input, non-inferiority margin {100 * margin:.1f} points of test top-1 "
+           "(fixed before the run):", "",
+           "| method | minus input, 95% interval (points) | verdict | multiply-adds / input "
+           "| seeds to resolve the margin |", "|---|---|---|---|---|"]
+  for row in entry["rows"][1:]:
+    difference = row["top1_minus_input"]
+    interval = ("one seed: none" if difference["ci95"] is None else
+                "[{:+.2f}, {:+.2f}]".format(*(100 * bound for bound in difference["ci95"])))
+    lines.append(f"| {row['method']} | {100 * difference['mean']:+.2f} {interval} | "
+                 f"{row['verdict']} | {row['madds']['mean'] / input_madds:.2f} | "
+                 f"{row['seeds_to_resolve'] or 'over 100'} |")
+  return lines
 
 
 def plot_png(study):

@@ -47,6 +47,7 @@ from nat_tf.training import strategy as strategy_lib
 from nat_tf.training import top1
 
 RUN_FILE = "run.json"
+REPORT_FILE = "report.json"  # written at the end: a run folder holding it has finished
 NETWORK_DIR = "network"
 TRAIN = "train"  # the one phase's name
 SUM = tf.distribute.ReduceOp.SUM
@@ -225,7 +226,7 @@ def _report(root_dir, genotype, dataset, model, trainer, state, eval_batch_size,
             "epochs": int(state.epoch), "steps": state.total_steps, "network": NETWORK_DIR,
             "cost": cost.summary(model.skeleton, dataset, auxiliary, counting.count(model))}
   reload_check.export_network_checked(model, os.path.join(root_dir, NETWORK_DIR))
-  atomic.write_json(os.path.join(root_dir, "report.json"), report)
+  atomic.write_json(os.path.join(root_dir, REPORT_FILE), report)
   atomic.write_text(os.path.join(root_dir, "report.md"), markdown(report))
   logging.info("test top-1 %.4f on %d examples", top1, examples)
   return report

@@ -5,7 +5,12 @@ runs each edge's op (stride 2 on the edges leaving the inputs of a reduction
 cell), sums two edges per node and concatenates the slot's `concat` nodes, as the
 reference's evaluation cell does. Null edges contribute nothing, so they are not
 built; a node whose inputs are all null is zeros. Drop path follows every edge op
-but the identity, and acts in training only.
+but the identity and acts in training only, on edges whose node has another live
+input: dropping a node's only input zeros the node, and on a cell that is one chain
+(the hand-crafted blocks' reduction cells) the whole cell with it, so that with the
+DARTS protocol's rate an example kept its path through two such cells in under half of
+the training steps (BUILD_NOTES.md, "Drop path on single-path cells"). DARTS-style cells,
+two live inputs per node, are regularised as in the reference.
 """
 
 import tensorflow as tf
@@ -25,7 +30,9 @@ class Cell(tf.keras.layers.Layer):
     self.stride = 2 if slot.reduction else 1
     self.preprocess = [layers.make_preprocess(kind, slot.channels) for kind in slot.preprocess]
     self.live_edges = [edge for edge in cell.edges if edge.op != ops.NULL]
-    self.edge_ops = [_edge_op(edge, slot, drop_path_rate) for edge in self.live_edges]
+    inputs = [edge.dst for edge in self.live_edges]
+    self.edge_ops = [_edge_op(edge, slot, drop_path_rate if inputs.count(edge.dst) > 1 else None)
+                     for edge in self.live_edges]
 
   def call(self, inputs, training=None):
     s0, s1 = inputs
@@ -44,7 +51,8 @@ class Cell(tf.keras.layers.Layer):
 
 
 def _edge_op(edge, slot, drop_path_rate):
+  """The edge's op, followed by drop path at `drop_path_rate` unless that is None."""
   op = layers.make_op(edge.op, slot.channels, macro.edge_stride(slot.reduction, edge.src))
-  if isinstance(op, tf.keras.layers.Identity):
+  if drop_path_rate is None or isinstance(op, tf.keras.layers.Identity):
     return op
   return layers.Chain([op, layers.DropPath(drop_path_rate)])

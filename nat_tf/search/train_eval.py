@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from nat_tf import atomic
 from nat_tf import export
+from nat_tf import run_config
 from nat_tf.errors import UsageError
 from nat_tf.report import diagram
 from nat_tf.search import policy_eval
@@ -70,7 +71,12 @@ def train_eval(root_dir, epochs=100, warmup_epochs=0, learning_rate_min=0.01,
     raise UsageError(f"warmup_epochs={warmup_epochs} must be in 0..epochs={epochs}")
   target = catalogue.load(target_genotype)  # a bad file fails before the data is read
   setup = search_setup.SearchSetup()
-  transformations.encode(target, setup.editor)  # fail now, not after training
+  try:
+    transformations.encode(target, setup.editor)  # fail now, not after training
+  except UsageError as error:
+    if os.path.isfile(os.path.join(root_dir, run_config.CONFIG)):  # a resume: say what changed
+      raise UsageError(f"{run_config.other_settings(root_dir)} (with them: {error})") from None
+    raise
   chief = strategy_lib.is_chief(setup.strategy)
   phases = _phases(setup, epochs, warmup_epochs, learning_rate_min, summary_every,
                    policy_summary_every)

@@ -99,6 +99,12 @@ class Cell:
     dead = set(self.dead_nodes())
     return tuple(node for node in self.concat if node in dead)
 
+  def disconnected(self):
+    """Whether no input of the cell reaches its outputs through non-null edges: the cell
+    computes a constant, and a network of such cells, or of a chain of cells reading only
+    their previous cell, cannot tell its classes apart (it trains to chance)."""
+    return not {0, 1} & self._reaching(self.concat)
+
   def pruned(self):
     """This cell without the computation that cannot change its output.
 
@@ -145,6 +151,10 @@ class Genotype:
 
   def replace(self, **cells):
     return dataclasses.replace(self, **cells)
+
+  def disconnected(self):
+    """Whether some cell is disconnected (Cell.disconnected): a dead network."""
+    return self.normal.disconnected() or self.reduce.disconnected()
 
   def pruned(self):
     """Both cells pruned (Cell.pruned)."""
@@ -215,7 +225,12 @@ def _validate_cell(name, cell, op_list):
                         f"{targets}")
   if not cell.concat:
     raise GenotypeError(f"{name} cell: the concat list is empty")
+  named = set()
   for node in cell.concat:
     if not 2 <= node <= num_nodes + 1:
       raise GenotypeError(f"{name} cell: concat names node {node}, which does not exist "
                           f"(intermediate nodes are 2..{num_nodes + 1})")
+    if node in named:  # also bounds the list: at most one entry per node
+      raise GenotypeError(f"{name} cell: concat names node {node} twice; name each output "
+                          "node once")
+    named.add(node)

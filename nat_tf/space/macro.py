@@ -151,7 +151,19 @@ def _darts_blocks(layers, channels):
   return blocks
 
 
+# Bounds on a skeleton's size, checked before anything is laid out: ten times the widest and
+# deepest DARTS-style networks in use, far beyond what fits a machine's memory, so that a
+# mistyped --layers or --channels ends in one error line instead of an endless loop or a
+# meaningless count.
+MAX_CHANNELS = 4096
+MAX_LAYERS = 1000
+
+
 def _check(channels, layers, multipliers):
+  if channels > MAX_CHANNELS:
+    raise UsageError(f"channels={channels}: the initial width C is at most {MAX_CHANNELS}")
+  if layers > MAX_LAYERS:
+    raise UsageError(f"layers={layers}: a network has at most {MAX_LAYERS} cells")
   if channels < 2 or channels % 2:
     raise UsageError(f"channels={channels}: the initial width C must be an even number >= 2 "
                      "(factorized reduce splits it in halves)")

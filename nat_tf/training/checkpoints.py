@@ -115,11 +115,7 @@ def resume(checkpointer, root_dir):
   try:
     path = checkpointer.restore()
   except StructureMismatch as error:
-    raise StructureMismatch(
-        f"{error}; the run in {root_dir!r} was built with other settings, its config.gin is "
-        f"left as it was. Bindings that differ from it: "
-        f"{'; '.join(run_config.changed_bindings(root_dir)) or '(none)'}; resume without changing "
-        "them, or give a new --root_dir") from None
+    raise StructureMismatch(f"{error}; {run_config.other_settings(root_dir)}") from None
   if checkpointer.chief:
     run_config.write_config(root_dir)
   return path
