@@ -5,11 +5,12 @@ registered, a function that captured a Python object), and only a process that
 never held the original objects shows it. So an exporter writes some inputs to a
 file, runs this module in a new interpreter
 
-    python -m nat_tf.reload_check {network|policy} EXPORT INPUTS.npz OUTPUTS.npz
+    python -m nat_tf.reload_check {network|policy|tflite} EXPORT INPUTS.npz OUTPUTS.npz
 
 and compares what the reloaded export serves with what the objects in memory
 give: the same logits for a network, the same greedy actions (and only valid
-sampled ones) for a policy. The child imports TensorFlow (and TF-Agents for a
+sampled ones) for a policy, the same top-1 on real test images for a TFLite model
+(whose latency the child measures too, in a process that holds nothing else). The child imports TensorFlow (and TF-Agents for a
 policy), never the Keras or agent code that made the export.
 """
 
@@ -23,8 +24,12 @@ import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
 from nat_tf import export
+from nat_tf import tflite
 
 _CHILD_TIMEOUT_S = 600
+# How far a TFLite model's top-1 may be from the network's on the same test images: half
+# a point (int8 weights move a few borderline images; float32 should move none).
+TFLITE_TOP1_TOLERANCE = 0.005
 
 
 class ExportCheckError(RuntimeError):
@@ -45,7 +50,12 @@ def _serve_policy(path, inputs):
   return {kind: policy.action(time_step).action.numpy() for kind, policy in policies.items()}
 
 
-_SERVERS = {"network": _serve_network, "policy": _serve_policy}
+def _serve_tflite(path, inputs):
+  return {"logits": tflite.logits(path, inputs["images"]),
+          "latency_ms": np.array(tflite.latency_ms(path))}
+
+
+_SERVERS = {"network": _serve_network, "policy": _serve_policy, "tflite": _serve_tflite}
 
 
 def served_in_fresh_process(kind, path, inputs):
@@ -76,6 +86,28 @@ def export_network_checked(model, path):
     raise ExportCheckError(f"the network export {path!r} serves other logits than the model "
                            f"(largest difference {np.max(np.abs(served - expected)):.3g})")
   return path
+
+
+def tflite_checked(saved_model_dir, folder, images, labels, keras_top1):
+  """Both TFLite models (tflite.VARIANTS) of the network SavedModel in `saved_model_dir`
+  written into `folder`, each served from a fresh process on the test `images`; its
+  top-1 must be within TFLITE_TOP1_TOLERANCE of the Keras model's `keras_top1`. Returns
+  {variant: {file, bytes, top1, latency_ms: [median, p10, p90]}}."""
+  served = {}
+  for variant, name in tflite.VARIANTS.items():
+    path = os.path.join(folder, name)
+    model = tflite.convert(saved_model_dir, variant)
+    with open(path, "wb") as handle:
+      handle.write(model)
+    outputs = served_in_fresh_process("tflite", path, {"images": images})
+    top1 = float(np.mean(np.argmax(outputs["logits"], axis=-1) == labels))
+    if abs(top1 - keras_top1) > TFLITE_TOP1_TOLERANCE:
+      raise ExportCheckError(f"the {variant} TFLite model scores top-1 {top1:.4f} on "
+                             f"{len(labels)} test images where the network scores "
+                             f"{keras_top1:.4f}")
+    served[variant] = {"file": name, "bytes": len(model), "top1": top1,
+                       "latency_ms": outputs["latency_ms"].tolist()}
+  return served
 
 
 def export_policy_checked(agent, editor, path, architectures):

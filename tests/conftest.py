@@ -47,6 +47,17 @@ def pytest_collection_modifyitems(items):
       item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(autouse=True)
+def gin_cleared_after_each_test():
+  """Loading a run parses its gin config and leaves it parsed (a program ends there); a test
+  that loads one in-process would hand its bindings to the next test on its worker: the
+  ENAS run's `Supernet.num_nodes = 5`, left by the learning test's derivation, once broke
+  the supernet tests that came after it."""
+  yield
+  import gin  # pylint: disable=import-outside-toplevel
+  gin.clear_config()
+
+
 @pytest.fixture(scope="session")
 def digits_data_dir(tmp_path_factory):
   """A TFDS data dir holding the bundled `digits` dataset, prepared once per test session.

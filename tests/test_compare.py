@@ -45,6 +45,22 @@ def test_no_pooling_removes_every_pooling_edge_and_what_that_leaves_dead():
   assert darts.reduce.ops == (ops.NULL,) * 8 and darts.reduce.concat == (5,)
 
 
+def test_the_single_edge_baseline_tries_every_change_of_one_edge_once():
+  space = action_spaces.action_space("nat", "fully_concat")
+  proposals = baselines.single_edge_proposals(DARTS, space)
+  genotypes = [g for _, g in proposals]
+  assert len(set(genotypes)) == len(genotypes) and DARTS not in genotypes
+  assert not any(g.disconnected() for g in genotypes)
+  for index, edge in enumerate(DARTS.normal.edges):  # each normal edge nulled, alone
+    nulled = DARTS.replace(normal=DARTS.normal.with_ops(
+        [ops.NULL if i == index else op for i, op in enumerate(DARTS.normal.ops)])).pruned()
+    assert nulled in genotypes, (index, edge)
+  most = sum(int(mask.sum()) - 1 for reduction, cell in enumerate((DARTS.normal, DARTS.reduce))
+             for mask in space.edge_masks(cell, bool(reduction)))
+  assert len(proposals) <= most
+  assert proposals[0][0] == "normal edge 0->2: sep_conv_3x3 -> skip"  # NAT's action names
+
+
 def test_random_search_proposes_valid_transformations_reproducibly(tiny_search):
   editor = tiny_search.editor
   first, rejected = baselines.random_proposals(editor, DARTS, 6, seed=3)
@@ -92,7 +108,8 @@ def test_compare_scores_every_row_as_the_holdout_scorer_does(tiny_search):
   finally:
     gin.clear_config()
   rows = {row["method"]: row for row in table["rows"]}
-  assert list(rows) == ["input", "NAT", "random search", "skip everywhere", "no pooling"]
+  assert list(rows) == ["input", "NAT", "random search", "random search (10x)",
+                        "best single edge", "skip everywhere", "no pooling"]
   assert table["evaluations_per_seed"] == 3  # greedy + 2 samples, and as many random ones
   space = tiny_search.action_space
   fixed = [DARTS] + [g for _, g in baselines.heuristic_proposals(DARTS, space)]
@@ -103,9 +120,13 @@ def test_compare_scores_every_row_as_the_holdout_scorer_does(tiny_search):
   assert rows["input"]["changed_edges"]["mean"] == 0
   assert rows["skip everywhere"]["changed_edges"]["mean"] == 6  # DARTS' normal computational ops
   assert rows["skip everywhere"]["madds"]["mean"] < rows["input"]["madds"]["mean"]
-  for method in ("NAT", "random search"):
+  for method in compare.SEARCHED:
     assert len(rows[method]["accuracy"]["values"]) == 2
     assert rows[method]["madds"]["mean"] <= rows["input"]["madds"]["mean"]
+  original, *single = derive.scored(holdout.HoldoutScorer(tiny_search), [("input", DARTS)]
+                                    + baselines.single_edge_proposals(DARTS, space))
+  best = derive.Selection()(original, single).accuracy
+  assert rows["best single edge"]["accuracy"]["values"] == pytest.approx([best] * 2, abs=1e-6)
 
 
 def test_bin_compare_prints_and_writes_the_table(tiny_run, tmp_path):
@@ -119,7 +140,7 @@ def test_bin_compare_prints_and_writes_the_table(tiny_run, tmp_path):
   assert table["seeds"] == [0, 1] and table["evaluations_per_seed"] == 4
   assert table["genotype"] == "DARTS_V2"
   lines = [line for line in markdown.splitlines() if line.startswith("| ")]
-  assert len(lines) == 6  # header and five rows
+  assert len(lines) == 8  # header and seven rows
   for row, line in zip(table["rows"], lines[1:]):
     accuracy = row["accuracy"]
     assert line.startswith(f"| {row['method']} | {accuracy['mean']:.4f} ± {accuracy['std']:.4f} |")

@@ -1,6 +1,7 @@
 """bin/export: policies from any checkpoint of a search run, the network of a train_final run,
 each reloaded in a fresh process before success; a broken export is caught."""
 
+import json
 import logging
 import os
 import shutil
@@ -14,6 +15,7 @@ from tf_agents.trajectories import time_step as ts
 from conftest import run_bin
 from nat_tf import export
 from nat_tf import reload_check
+from nat_tf import tflite
 from nat_tf.errors import UsageError
 from nat_tf.evaluate import run_exports
 from nat_tf.evaluate import train_final
@@ -36,14 +38,56 @@ def test_bin_export_writes_the_network_of_a_train_final_run(final_run, tmp_path)
   np.testing.assert_allclose(exported, at_the_end, rtol=1e-5, atol=1e-6)
 
 
+def test_bin_export_tflite_checks_both_models_on_the_test_images_and_times_them(final_run,
+                                                                              tmp_path):
+  output = str(tmp_path / "tflite")
+  result = run_bin("export", f"--train_dir={final_run}", "--tflite", f"--output_dir={output}")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert sorted(os.listdir(output)) == sorted([*tflite.VARIANTS.values(), "tflite.json"])
+  report = json.loads(open(os.path.join(output, "tflite.json")).read())
+  assert (report["dataset"], report["test_examples"]) == ("digits", 297)
+  for variant, figures in report["variants"].items():
+    assert abs(figures["top1"] - report["network_top1"]) <= reload_check.TFLITE_TOP1_TOLERANCE
+    median, low, high = figures["latency_ms"]
+    assert 0 < low <= median <= high
+    assert f"{variant} " in result.stdout and f"top-1 {figures['top1']:.4f}" in result.stdout
+  images = tf.random.stateless_normal([3, 8, 8, 1], seed=[4, 2])
+  network = export.load_network(os.path.join(final_run, "network"))(images=images)["logits"]
+  np.testing.assert_allclose(tflite.logits(os.path.join(output, "network.tflite"), images.numpy()),
+                             network, rtol=1e-4, atol=1e-5)
+
+
+def test_a_tflite_model_that_scores_otherwise_is_refused_and_nothing_is_written(
+    final_run, tmp_path, monkeypatch):
+  monkeypatch.setattr(reload_check, "served_in_fresh_process", lambda kind, path, inputs: {
+      "logits": -tflite.logits(path, inputs["images"]), "latency_ms": np.ones(3)})
+  output = tmp_path / "tflite"
+  try:
+    with pytest.raises(reload_check.ExportCheckError, match="the float32 TFLite model scores"):
+      run_exports.tflite_from_training(final_run, str(output))
+  finally:
+    gin.clear_config()
+  assert not output.exists() and not list(tmp_path.iterdir())
+
+
+def test_tflite_is_for_a_trained_network_only(tiny_run, tmp_path):
+  result = run_bin("export", f"--run_dir={tiny_run}", "--tflite", f"--output_dir={tmp_path}/x")
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines()[-1] == (
+      "error: --tflite exports a trained network: give --train_dir (a bin/train_final run)")
+
+
 def test_exporting_a_training_that_has_not_finished_warns(final_run, tmp_path, monkeypatch,
                                                           caplog):
   unfinished = tmp_path / "unfinished"
   shutil.copytree(final_run, unfinished)
   (unfinished / train_final.REPORT_FILE).unlink()  # as before its last step
   monkeypatch.setattr(run_exports.reload_check, "export_network_checked", lambda *args: None)
-  with caplog.at_level(logging.WARNING):
-    path = run_exports.network_from_training(str(unfinished), str(tmp_path / "network"))
+  try:
+    with caplog.at_level(logging.WARNING):
+      path = run_exports.network_from_training(str(unfinished), str(tmp_path / "network"))
+  finally:
+    gin.clear_config()
   assert (f"--train_dir={unfinished} has not finished training: exporting {path} as it stands"
           in caplog.text)
 

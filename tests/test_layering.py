@@ -20,7 +20,7 @@ LAYERS = (
     ("atomic", "interrupts", "progress", "quiet", "run_folder"),
     ("export", "run_config"),
     ("space",),  # pure Python and numpy
-    ("data", "nn", "report"),  # report: cell drawings, from space alone
+    ("data", "nn", "report", "tflite"),  # report: cell drawings, from space alone
     ("reload_check", "rl", "training"),  # training: step loop, checkpoints, optimiser, ...
     ("search",),  # the search loop and the evaluation of its policy
     ("evaluate",),  # training from scratch, exports of finished runs

@@ -66,6 +66,7 @@ NOT_RUN = {
 # for each, the arguments it is called with (None: not a function), and whether it is slow.
 INPUTS = {("run_dir", "RUN"): ("tiny_run", None, False),
           ("train_dir", "DIR"): ("final_run", None, False),
+          ("train_dir", "runs/final_mobilenetv2"): ("final_run", None, False),
           ("run_dir", "runs/loose_end"): ("quickstart_run", ("loose_end", 1), True),
           ("run_dir", "runs/nb201"): ("nasbench201_run", None, False)}
 OUTPUT_FLAGS = ("output_dir", "root_dir")

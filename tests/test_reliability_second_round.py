@@ -2,12 +2,14 @@
 killed save leaves, mistyped flags, a gin include of a missing file, a damaged or empty
 config.gin, a folder of the other kind of run, a derivation into the folder of its input,
 repeated seeds and a negative learning rate, one bin/study per folder, an interrupted
-line that names no wrong flag, and bounds on a network's size and a concat list."""
+line that names no wrong flag, bounds on a network's size and a concat list, damaged study
+files, a resume with another node count, and a write error while saving."""
 
 import json
 import logging
 import os
 import re
+import resource
 import signal
 import types
 
@@ -258,3 +260,22 @@ def test_a_resume_with_another_node_count_names_the_changed_binding(run_copy, di
                      r"it was\. Bindings that differ from it: .*Supernet\.num_nodes = 5"):
     runs.train(str(run_copy), bindings=bindings)
   assert (run_copy / "config.gin").read_text() == config
+
+
+def test_a_write_error_while_saving_is_one_error_and_keeps_the_saved_checkpoints(tmp_path):
+  state = position.SearchState()
+  weights = tf.Variable(tf.zeros([64, 1024]))  # 256 KiB: over the limit below
+  checkpointer = checkpoints.Checkpointer(str(tmp_path), state, weights=weights)
+  first = checkpointer.save()
+  status = (tmp_path / "status.json").read_text()
+  state.count_step(0)  # the next save is ckpt-1
+  limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+  resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, limits[1]))  # Python ignores SIGXFSZ
+  try:
+    with pytest.raises(UsageError, match=r"could not write checkpoint ckpt-1 in .*; the kept "
+                       r"checkpoints are as they were: free disk space \(or raise the file-size"):
+      checkpointer.save()
+  finally:
+    resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+  assert kept_checkpoints(str(tmp_path)) == [first]
+  assert (tmp_path / "status.json").read_text() == status

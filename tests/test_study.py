@@ -181,7 +181,7 @@ def test_a_method_gets_its_paired_interval_and_verdict_against_the_fixed_margin(
   low, high = nat["top1_minus_input"]["ci95"]
   assert -study.MARGIN < low < 0 < high
   assert f"| NAT | +0.00 [{100 * low:+.2f}, {100 * high:+.2f}] | non-inferior | 0.50 |" in markdown
-  assert "it left out [3, 0, 1] disconnected draws per seed" in markdown
+  assert "left out [3, 0, 1] disconnected draws per seed" in markdown
   entry, _ = _results([0.980, 0.982, 0.978], [0.960, 0.965, 0.962])
   assert entry["rows"][1]["verdict"] == "inferior"
 

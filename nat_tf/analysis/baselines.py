@@ -4,6 +4,11 @@
   of an edge equally likely), as many connected ones as derivation proposes (the
   greedy one plus the samples), scored on the same held-out split and kept by the
   same Selection: what does the learned policy add over sampling the space?
+- Random search with ten times the evaluations: does the learned policy beat
+  sampling when sampling gets a larger budget?
+- The best single-edge change: every valid change of one edge, the others kept, scored
+  on the held-out split and kept by the same Selection: what a practitioner tries first,
+  one edit at a time.
 - Heuristics: every computational op becomes a skip connection; every pooling op
   is removed. An edge changes only where the valid-action mask allows it (e.g. a
   stride-2 pooling edge never becomes a factorized-reduce skip, which would add
@@ -70,6 +75,32 @@ def replace_where_allowed(genotype, space, should_replace, target):
       row.append(_action_to(space, mask, op_id, op_id) if wanted is None else wanted)
     actions.append(row)
   return space.apply_genotype(genotype, *actions)
+
+
+def _keep_actions(genotype, space):
+  """Per cell, per edge, the action that keeps its op (valid on every edge)."""
+  return [[_action_to(space, mask, space.op_list.op_id(op), space.op_list.op_id(op))
+           for mask, op in zip(space.edge_masks(cell, bool(reduction)), cell.ops)]
+          for reduction, cell in enumerate((genotype.normal, genotype.reduce))]
+
+
+def single_edge_proposals(genotype, space):
+  """[(source, genotype)] of every distinct connected transformation of `genotype` that
+  changes one edge by a valid action and keeps the others."""
+  keep = _keep_actions(genotype, space)
+  proposals, seen = [], {genotype}
+  for reduction, (name, cell) in enumerate(genotype.cells.items()):
+    for index, mask in enumerate(space.edge_masks(cell, bool(reduction))):
+      for action in np.flatnonzero(mask):
+        actions = [list(row) for row in keep]
+        actions[reduction][index] = int(action)
+        changed = space.apply_genotype(genotype, *actions)
+        if changed not in seen and not changed.disconnected():
+          seen.add(changed)
+          edge = cell.edges[index]
+          proposals.append((f"{name} edge {edge.src}->{edge.dst}: {edge.op} -> "
+                            f"{space.action_names[action]}", changed))
+  return proposals
 
 
 def _computational(op):

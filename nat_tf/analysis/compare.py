@@ -1,8 +1,9 @@
 """NAT against baselines on the same transformation space: the reviewers' question.
 
 For each seed, NAT proposes the greedy and K sampled transformations of the
-learned policy, random search as many uniformly random valid ones, and each keeps
-one by the same Selection; each heuristic gives one architecture. Every candidate
+learned policy, random search as many uniformly random valid connected ones (and, as
+a second row, ten times as many), the best-single-edge baseline every change of one
+edge, and each keeps one by the same Selection; each heuristic gives one architecture. Every candidate
 of every seed is scored in one pass over the held-out split with the run's
 supernet weights, so rows differ only in their architectures. Each row reports the
 kept architecture's supernet accuracy and its cost (on the hand-crafted CIFAR network
@@ -27,7 +28,9 @@ from nat_tf.search import holdout
 from nat_tf.search import runs
 from nat_tf.search import transformations
 
-NAT, RANDOM = "NAT", "random search"
+NAT, RANDOM, RANDOM_10X = "NAT", "random search", "random search (10x)"
+SINGLE_EDGE = "best single edge"
+SEARCHED = (NAT, RANDOM, RANDOM_10X, SINGLE_EDGE)  # each keeps one of its candidates
 # Random search draws from another stream than NAT's sampling of the same seed: while the
 # policy is still near uniform, one stream would give both searches the same samples.
 RANDOM_SEED_OFFSET = 10_007
@@ -37,9 +40,9 @@ COLUMNS = (("accuracy", "held-out accuracy", 1, ".4f"), ("params", "params (M)",
 
 
 def method_names(rules=()):
-  """Row order: the input, NAT and random search kept by the gin-bound Selection, both
+  """Row order: the input, the SEARCHED methods kept by the gin-bound Selection, each
   again for each extra rule ('NAT (not_worse)'), the heuristics."""
-  searched = [NAT, RANDOM] + [f"{method} ({rule})" for rule in rules for method in (NAT, RANDOM)]
+  searched = [*SEARCHED] + [f"{method} ({rule})" for rule in rules for method in SEARCHED]
   return ("input", *searched, *baselines.HEURISTICS)
 
 
@@ -82,17 +85,23 @@ class Kept:
   evaluations_per_seed: int
   selection: str
   holdout_examples: int
-  random_rejected: List[int]  # per seed, the disconnected draws random search left out
+  random_rejected: List[int]  # per seed, the disconnected draws random searches left out
 
 
 def searched_proposals(editor, genotype, policies, seed):
-  """([(method, [(source, genotype)])], rejected) of one seed's searches: NAT's proposals,
-  and random search's, as many connected ones drawn with the seed's own offset; `rejected`:
-  the disconnected draws random search left out (baselines.random_proposals)."""
+  """([(method, [(source, genotype)])] in SEARCHED order, rejected) of one seed's searches:
+  NAT's proposals; random search's, as many connected ones, and ten times as many, each
+  drawn with its own offset of the seed; every single-edge change (the same each seed).
+  `rejected`: the disconnected draws both random searches left out
+  (baselines.random_proposals)."""
   nat = derive.proposals(policies, editor, genotype, seed=seed)
   randoms, rejected = baselines.random_proposals(editor, genotype, len(nat),
                                                  seed + RANDOM_SEED_OFFSET)
-  return [(NAT, nat), (RANDOM, randoms)], rejected
+  more, more_rejected = baselines.random_proposals(editor, genotype, 10 * len(nat),
+                                                   seed + 2 * RANDOM_SEED_OFFSET)
+  single = baselines.single_edge_proposals(genotype, editor.action_space)
+  return ([(NAT, nat), (RANDOM, randoms), (RANDOM_10X, more), (SINGLE_EDGE, single)],
+          rejected + more_rejected)
 
 
 def kept_by_method(search, genotype, policies, seeds, rules=()):
@@ -166,8 +175,8 @@ def rejected_sentence(rejected):
   planned before random search checked its draws)."""
   if rejected is None:
     return "Random search's proposals were not checked for disconnected cells."
-  return (f"Random search drew only connected transformations; it left out {rejected} "
-          "disconnected draws per seed (a cell computing a constant).")
+  return (f"Random search drew only connected transformations; its two budgets left out "
+          f"{rejected} disconnected draws per seed (a cell computing a constant).")
 
 
 def markdown_rows(rows, columns):

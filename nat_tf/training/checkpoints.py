@@ -197,9 +197,18 @@ class Checkpointer:
     return path
 
   def save(self):
-    """Write a checkpoint numbered by total steps, then replace status.json."""
-    path = self.manager.save(checkpoint_number=self.state.total_steps)
-    if self.chief:
-      status = dict(self.state.status(), checkpoint=os.path.basename(path), time=time.time())
-      atomic.write_json(os.path.join(self.root_dir, STATUS_FILE), status)
+    """Write a checkpoint numbered by total steps, then replace status.json. A write that
+    fails (a full disk, a file-size limit) is a UsageError naming the checkpoint: TensorFlow
+    writes into a temporary folder and the index last, so the kept checkpoints and
+    status.json are left as they were, and a resume starts from the last one."""
+    number = self.state.total_steps
+    try:
+      path = self.manager.save(checkpoint_number=number)
+      if self.chief:
+        status = dict(self.state.status(), checkpoint=os.path.basename(path), time=time.time())
+        atomic.write_json(os.path.join(self.root_dir, STATUS_FILE), status)
+    except (tf.errors.OpError, OSError) as error:
+      raise UsageError(f"could not write checkpoint ckpt-{number} in {self.manager.directory!r} "
+                       f"({_first_line(error)}); the kept checkpoints are as they were: free "
+                       "disk space (or raise the file-size limit), then resume") from None
     return path
