@@ -187,10 +187,14 @@ def test_validation_is_linear_in_the_cell_size():
   cell = _cell_of(genotype_format.MAX_NODES, pairs=True)
   concat = list(range(2, genotype_format.MAX_NODES + 2))
   text = f"Genotype(normal={cell}, normal_concat={concat}, reduce={cell}, reduce_concat={concat})"
-  start = time.time()
-  genotype = genotype_format.parse(text)
-  assert genotype.num_nodes == genotype_format.MAX_NODES
-  assert time.time() - start < 1.0
+  assert genotype_format.parse(text).num_nodes == genotype_format.MAX_NODES
+
+  def cpu_seconds():  # this process's CPU time: a busy machine's waits do not count
+    start = time.process_time()
+    genotype_format.parse(text)
+    return time.process_time() - start
+
+  assert min(cpu_seconds() for _ in range(3)) < 1.0  # about 0.04 s on a 2-core Xeon
 
 
 def test_a_cell_whose_inputs_no_longer_reach_its_outputs_is_disconnected():
