@@ -208,6 +208,18 @@ def test_a_second_study_on_a_folder_in_use_stops_at_once(tmp_path):
   assert os.listdir(output) == [run_folder.LOCK_FILE]
 
 
+def test_a_training_folder_in_use_stops_the_study_before_it_trains(tmp_path, monkeypatch):
+  folder = tmp_path / "trainings" / "abc-seed0"
+  folder.mkdir(parents=True)
+  monkeypatch.setattr(study.train_final, "train_final", lambda *args: pytest.fail("trained"))
+  with run_folder.lock(str(folder), "--root_dir"):  # a bin/train_final on it
+    with pytest.raises(UsageError, match=rf"training=.*abc-seed0.* is in use by process "
+                                         rf"{os.getpid()}"):
+      study.train_one(str(folder), catalogue.get("DARTS_V2"),
+                      {"gin_files": [], "bindings": [], "data_dir": None}, 0)
+  assert os.listdir(folder) == [run_folder.LOCK_FILE]
+
+
 def test_the_interrupted_line_names_the_folder_not_a_flag(monkeypatch, tmp_path):
   monkeypatch.setattr(step_loop.interrupts, "pending", lambda: signal.SIGTERM)
   folder = str(tmp_path / "study" / "trainings" / "abc-seed0")

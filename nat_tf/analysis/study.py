@@ -234,11 +234,12 @@ def train_one(folder, genotype, protocol, seed):
   try:
     run_config.add_search_paths(protocol["gin_files"])
     gin.parse_config_files_and_bindings(protocol["gin_files"], protocol_bindings(protocol, seed))
-    os.makedirs(folder, exist_ok=True)
-    run_folder.remove_temporaries(folder)  # under the study's lock
-    run_config.write_config(folder)
-    report = train_final.train_final(folder, genotype)
-    run_config.write_operative_config(folder)
+    # Held as bin/train_final holds its folder: a bin/train_final started on the same
+    # training folder meanwhile stops at once, and this one if that one came first.
+    with run_folder.locked(folder, "training"):
+      run_config.write_config(folder)
+      report = train_final.train_final(folder, genotype)
+      run_config.write_operative_config(folder)
     return report
   finally:
     gin.clear_config()
