@@ -73,6 +73,15 @@ def changed_bindings(folder):
   return [line for line in _binding_lines(gin.config_str()) if line not in saved]
 
 
+def bound_or_none(parameter):
+  """The value gin binds to `parameter` ('configurable.name') in the config parsed now, or
+  None where it binds none (the configurable's own default is then None as well)."""
+  try:
+    return gin.query_parameter(parameter)
+  except ValueError:
+    return None
+
+
 def other_settings(folder):
   """What to add to an error of a resume that does not fit the run in `folder`: the
   bindings that differ from its config.gin and what to do."""

@@ -65,15 +65,12 @@ def replace_where_allowed(genotype, space, should_replace, target):
   """`genotype` with every edge whose op passes `should_replace` turned into `target`
   where a valid action of `space` does that; every other edge keeps its op."""
   target_id = space.op_list.op_id(target)
-  actions = []
+  actions = _keep_actions(genotype, space)
   for reduction, cell in enumerate((genotype.normal, genotype.reduce)):
-    masks = space.edge_masks(cell, bool(reduction))
-    row = []
-    for mask, op in zip(masks, cell.ops):
-      op_id = space.op_list.op_id(op)
-      wanted = _action_to(space, mask, op_id, target_id) if should_replace(op) else None
-      row.append(_action_to(space, mask, op_id, op_id) if wanted is None else wanted)
-    actions.append(row)
+    for index, (mask, op) in enumerate(zip(space.edge_masks(cell, bool(reduction)), cell.ops)):
+      wanted = _action_to(space, mask, space.op_list.op_id(op), target_id)
+      if should_replace(op) and wanted is not None:
+        actions[reduction][index] = wanted
   return space.apply_genotype(genotype, *actions)
 
 

@@ -116,14 +116,6 @@ def protocol_files(gin_files, dataset):
                    "train_final protocol, e.g. --gin_file=gin/train_final_cifar10.gin")
 
 
-def _run_data_dir():
-  """The search run's SearchSetup.data_dir (None: TFDS's default), read from its config."""
-  try:
-    return gin.query_parameter("SearchSetup.data_dir")
-  except ValueError:
-    return None
-
-
 def make_plan(asked, inputs):
   """plan.json's content for the request `asked` on `inputs` ({name: genotype}): per
   input, what each method keeps per seed (compare's search and selection), every
@@ -135,7 +127,7 @@ def make_plan(asked, inputs):
     plans = [_input_plan(name, compare.kept_by_method(search, genotype, policies,
                                                       asked["seeds"], asked["rules"]))
              for name, genotype in inputs.items()]
-    data_dir = _run_data_dir()
+    data_dir = run_config.bound_or_none("SearchSetup.data_dir")  # None: TFDS's default
     dataset = search.info.name
   finally:
     gin.clear_config()

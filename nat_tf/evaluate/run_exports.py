@@ -11,7 +11,6 @@ import os
 import tempfile
 
 from absl import logging
-import gin
 import numpy as np
 
 from nat_tf import atomic
@@ -21,6 +20,7 @@ from nat_tf.data import datasets
 from nat_tf.data import pipeline
 from nat_tf.data import splits
 from nat_tf import reload_check
+from nat_tf import run_config
 from nat_tf.evaluate import train_final
 from nat_tf.search import runs
 from nat_tf.training import checkpoints
@@ -48,9 +48,7 @@ def policy_from_run(run_dir, output_dir, checkpoint=None, bindings=()):
 def network_from_training(train_dir, output_dir, checkpoint=None):
   """The network SavedModel of a train_final run; returns the checkpoint used."""
   atomic.check_replaceable(output_dir, _NETWORK_FILES)
-  model, path = train_final.load(train_dir, checkpoint)
-  _warn_unless_finished(os.path.isfile(os.path.join(train_dir, train_final.REPORT_FILE)),
-                        "--train_dir", train_dir, path)
+  model, path = _loaded_training(train_dir, checkpoint)
   reload_check.export_network_checked(model, output_dir)
   return path
 
@@ -60,12 +58,10 @@ def tflite_from_training(train_dir, output_dir, checkpoint=None):
   checked on test images in a fresh process and timed there; tflite.json beside them.
   Returns the report (also tflite.json's content)."""
   atomic.check_replaceable(output_dir, _TFLITE_FILES)
-  model, path = train_final.load(train_dir, checkpoint)
-  _warn_unless_finished(os.path.isfile(os.path.join(train_dir, train_final.REPORT_FILE)),
-                        "--train_dir", train_dir, path)
+  model, path = _loaded_training(train_dir, checkpoint)
   with open(os.path.join(train_dir, train_final.RUN_FILE), encoding="utf-8") as handle:
     dataset = json.load(handle)["dataset"]
-  images, labels = _test_images(dataset, _bound_or_none("train_final.data_dir"))
+  images, labels = _test_images(dataset, run_config.bound_or_none("train_final.data_dir"))
   keras_top1 = float(np.mean(np.argmax(model(images, training=False), axis=-1) == labels))
   with tempfile.TemporaryDirectory() as scratch, atomic.directory(output_dir) as folder:
     saved = export.export_network(model, os.path.join(scratch, "network"))
@@ -76,14 +72,6 @@ def tflite_from_training(train_dir, output_dir, checkpoint=None):
   return report
 
 
-def _bound_or_none(parameter):
-  """The run's gin binding of `parameter` (its config.gin is parsed by now), or None."""
-  try:
-    return gin.query_parameter(parameter)
-  except ValueError:
-    return None
-
-
 def _test_images(dataset, data_dir):
   """(float32 images, int32 labels) of the first CHECK_EXAMPLES test examples."""
   data = pipeline.batches(splits.final_evaluation(dataset, data_dir).take(CHECK_EXAMPLES),
@@ -91,6 +79,13 @@ def _test_images(dataset, data_dir):
   batches = list(data.as_numpy_iterator())
   return (np.concatenate([images for images, _ in batches]),
           np.concatenate([labels for _, labels in batches]))
+
+
+def _loaded_training(train_dir, checkpoint):
+  """train_final.load, with a warning if the run has not finished."""
+  model, path = train_final.load(train_dir, checkpoint)
+  _warn_unless_finished(train_final.finished(train_dir), "--train_dir", train_dir, path)
+  return model, path
 
 
 def _warn_unless_finished(finished, flag, folder, path):

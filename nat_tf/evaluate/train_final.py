@@ -247,6 +247,11 @@ def markdown(report):
       "counted above.", "", "```", report["genotype"], "```", ""])
 
 
+def finished(root_dir):
+  """Whether the train_final run in `root_dir` trained to its end (it wrote its report)."""
+  return os.path.isfile(os.path.join(root_dir, REPORT_FILE))
+
+
 def load(root_dir, checkpoint=None):
   """(the network of a train_final run with the weights of `checkpoint` (name or path;
   None: the latest), the checkpoint's path), rebuilt from the run's config.gin and run.json."""
