@@ -18,6 +18,7 @@ import nat_tf  # pylint: disable=unused-import,wrong-import-position  # before T
 
 import tensorflow as tf  # pylint: disable=wrong-import-position
 
+import machine  # pylint: disable=wrong-import-position
 import measure  # pylint: disable=wrong-import-position
 import run_all  # pylint: disable=wrong-import-position
 
@@ -32,7 +33,7 @@ def device_description():
   """The GPUs TensorFlow sees, by name, or the CPU when it sees none."""
   gpus = tf.config.list_physical_devices("GPU")
   if not gpus:
-    return f"no GPU; CPU {measure.cpu_description()}"
+    return f"no GPU; CPU {machine.cpu_description()}"
   names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
   return "GPU " + ", ".join(names)
 

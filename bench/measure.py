@@ -1,6 +1,5 @@
 """Timing, memory and the machine's matrix-product ceiling, for the bench scripts."""
 
-import os
 import resource
 import time
 
@@ -31,17 +30,3 @@ def matmul_ceiling(size=2048, count=10):
   product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))  # one scalar back, not a copy
   product()
   return size ** 3 / timed(product, count).min()
-
-
-def cpu_description():
-  """Model, core count and vector extensions of this machine: every figure is printed with it,
-  since speeds measured on one CPU do not carry over to another."""
-  info = {}
-  with open("/proc/cpuinfo") as f:
-    for line in f:
-      key, _, value = line.partition(":")
-      info.setdefault(key.strip(), value.strip())
-  flags = set(info.get("flags", "").split())
-  vectors = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-  return (f"{info.get('model name', 'unknown CPU')} (family {info.get('cpu family', '?')}, "
-          f"model {info.get('model', '?')}), {len(os.sched_getaffinity(0))} cores, {vectors}")

@@ -28,6 +28,7 @@ import gin  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=wrong-import-position
 
+import machine  # pylint: disable=wrong-import-position
 import measure  # pylint: disable=wrong-import-position
 import workload as workload_lib  # pylint: disable=wrong-import-position
 
@@ -114,7 +115,7 @@ def main():
   measure.timed(step, WARMUP)
   with tempfile.TemporaryDirectory() as logdir:
     space = profiled_xspace(step, args.steps, logdir)
-  print(f"{measure.cpu_description()}; {title}, batch {args.batch_size}, "
+  print(f"{machine.cpu_description()}; {title}, batch {args.batch_size}, "
         f"{args.steps} steps profiled\n")
   print(table(self_times(space), args.steps, args.top))
 

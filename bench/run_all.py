@@ -27,6 +27,7 @@ import nat_tf  # pylint: disable=unused-import,wrong-import-position  # before T
 
 import numpy as np  # pylint: disable=wrong-import-position
 
+import machine  # pylint: disable=wrong-import-position
 import measure  # pylint: disable=wrong-import-position
 import peer  # pylint: disable=wrong-import-position
 
@@ -156,7 +157,7 @@ def main():
     results[batch_size] = (ours, reference)
   print(table(results))
   print("\n".join([""] + rounds))
-  print(f"\nmachine: {measure.cpu_description()}; ceiling: float32 matmul "
+  print(f"\nmachine: {machine.cpu_description()}; ceiling: float32 matmul "
         f"{2 * ceiling / 1e9:.0f} GFLOP/s; 1-minute load average {load_before:.2f} before, "
         f"{os.getloadavg()[0]:.2f} after; steps per measure {args.steps}; gin bindings "
         f"{args.gin_bindings or 'none'}" + ("; reference: the original PyTorch code's own steps "

@@ -24,6 +24,7 @@ import gin  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
 
+import machine  # pylint: disable=wrong-import-position
 import measure  # pylint: disable=wrong-import-position
 from nat_tf.data import datasets  # pylint: disable=wrong-import-position
 from nat_tf.errors import UsageError  # pylint: disable=wrong-import-position
@@ -89,7 +90,7 @@ def main():
   except UsageError as error:
     raise SystemExit(f"error: {error}") from None
   results["peak_rss_gb"] = measure.peak_rss_gb()
-  results["machine"] = measure.cpu_description()
+  results["machine"] = machine.cpu_description()
   print(json.dumps(results))
 
 

@@ -47,6 +47,19 @@ def pytest_collection_modifyitems(items):
       item.add_marker(pytest.mark.slow)
 
 
+def pytest_terminal_summary(terminalreporter):
+  """The CPU, TensorFlow's thread setting and oneDNN's, at the end of every log, -q included:
+  the learning tests' outcomes depend on the kernels' floating-point order, so a failure in
+  CI is read against the machine that produced it."""
+  import sys  # pylint: disable=import-outside-toplevel
+  sys.path.insert(0, os.path.join(ROOT, "bench"))
+  import machine  # pylint: disable=import-outside-toplevel
+  terminalreporter.write_line(
+      f"machine: {machine.cpu_description()}; TF_NUM_INTRAOP_THREADS="
+      f"{os.environ.get('TF_NUM_INTRAOP_THREADS')}, TF_ENABLE_ONEDNN_OPTS="
+      f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset (on)')}")
+
+
 @pytest.fixture(autouse=True)
 def gin_cleared_after_each_test():
   """Loading a run parses its gin config and leaves it parsed (a program ends there); a test
