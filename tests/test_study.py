@@ -66,10 +66,10 @@ def test_a_foreign_folder_or_another_request_is_refused(tmp_path):
   atomic.write_json(os.path.join(folder, study.PLAN_FILE),
                     {"request": asked, "inputs": [], "architectures": {}, "protocol": {}})
   study.check_output_dir(folder)
-  assert study.load_or_make_plan(folder, asked, {})["request"] == asked
+  assert study.load_or_make_plan(folder, asked, lambda: pytest.fail("planned again"))["request"] == asked
   other = study.request("run", {"DARTS_V2": DARTS}, [0, 1], [], [], None)
   with pytest.raises(UsageError, match="another request .different seeds.; rerun with the same"):
-    study.load_or_make_plan(folder, other, {})
+    study.load_or_make_plan(folder, other, lambda: pytest.fail("planned again"))
 
 
 def test_bin_study_refuses_a_repeated_input_in_one_line(tmp_path):

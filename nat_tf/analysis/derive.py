@@ -34,6 +34,7 @@ compare and study never keep one.
 
 import dataclasses
 import functools
+import json
 import os
 from typing import Optional, Tuple
 
@@ -63,6 +64,9 @@ OUTPUT_FILES = ("genotype.json", "genotype.txt", "cost.json", "cells.png", "deri
 # Accuracies are counts of right images over the held-out size; equal counts give equal
 # floats, this only absorbs rounding when a tolerance is added.
 _EPSILON = 1e-6
+# Where a run's supernet fidelity is looked for: bench/supernet_fidelity.py's fidelity.json
+# with --output_dir=<run_dir>/fidelity (analysis/fidelity.py).
+FIDELITY_REPORT = os.path.join("fidelity", "fidelity.json")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,9 +94,11 @@ class Derivation:
   rule: str
   holdout_examples: int
   dropped: Tuple[str, ...] = ()  # candidates that cost more than the input on some network
+  fidelity: str = ""  # fidelity_line of the run, when derived from a run folder
 
   def as_dict(self):
     return {"rule": self.rule, "holdout_examples": self.holdout_examples,
+            "fidelity": self.fidelity,
             "costed_on": costed_network(self.original.genotype),
             "dropped_as_costlier": list(self.dropped),
             "input": self.original.as_dict(), "chosen": self._with_test(self.chosen),
@@ -299,9 +305,35 @@ def derive_run(run_dir, genotype, output_dir, input_name="input", policy_dir=Non
   write `output_dir`; the Derivation."""
   atomic.check_replaceable(output_dir, OUTPUT_FILES)
   search, _ = runs.load(run_dir, bindings, checkpoint)
-  derivation = derive(search, genotype, run_policies(search, policy_dir))
+  derivation = dataclasses.replace(derive(search, genotype, run_policies(search, policy_dir)),
+                                   fidelity=fidelity_line(run_dir))
   write(derivation, output_dir, input_name)
   return derivation
+
+
+def fidelity_line(run_dir):
+  """One line on whether the run's supernet ranks architectures as training them from
+  scratch does (its FIDELITY_REPORT): the pick is evidence only where it does, and the
+  line says when that was not measured, or not shown."""
+  path = os.path.join(run_dir, FIDELITY_REPORT)
+  if not os.path.isfile(path):
+    return (f"supernet fidelity: not measured for this run (python bench/supernet_fidelity.py "
+            f"--run_dir={run_dir} --output_dir={os.path.dirname(path)}); how far the "
+            "supernet's pick predicts training from scratch is unknown")
+  try:
+    with open(path, encoding="utf-8") as handle:
+      measured = json.load(handle)
+    tau = measured["tau_within_inputs"]
+    summary = (f"within-input Kendall tau {tau['tau']:+.2f} ({measured['level']:.0%} interval "
+               f"{tau['low']:+.2f} to {tau['high']:+.2f}, {measured['architectures']} "
+               f"architectures, {path})")
+    clear = measured["clearly_above_zero"]
+  except (OSError, ValueError, KeyError, TypeError) as error:
+    return f"warning: supernet fidelity unreadable ({path}: {error}); measure it again"
+  if clear:
+    return f"supernet fidelity: {summary}"
+  return (f"warning: supernet fidelity not clearly above zero: {summary}; on this family the "
+          "supernet's pick says nothing shown about accuracy after training from scratch")
 
 
 def changed_edges(before, after):
@@ -324,6 +356,8 @@ def format_report(derivation):
     test = versus_input(derivation.original, c)
     lines.append(f"{mark} {c.source:<12} {c.accuracy:8.4f} {c.params:12,} {c.madds:14,}  "
                  f"{changed:<13}  {test}")
+  if derivation.fidelity:
+    lines.append(derivation.fidelity)
   lines.append("derived genotype:")
   lines.append(genotype_format.to_literal(derivation.chosen.genotype))
   return "\n".join(lines)

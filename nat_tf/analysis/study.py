@@ -76,15 +76,15 @@ def training_dir(output_dir, key, seed):
   return os.path.join(output_dir, TRAININGS_DIR, f"{key}-seed{seed}")
 
 
-def check_output_dir(output_dir):
-  """Refuse a folder that holds anything but a study's outputs: a mistyped --output_dir
+def check_output_dir(output_dir, outputs=OUTPUTS):
+  """Refuse a folder that holds anything but a study's `outputs`: a mistyped --output_dir
   must not get a study mixed into a user's files. Hidden names (an interrupted atomic
   write's temporary file) are ignored."""
   if not os.path.exists(output_dir):
     return
   if not os.path.isdir(output_dir):
     raise UsageError(f"--output_dir={output_dir!r} is a file; give a folder")
-  foreign = sorted(name for name in set(os.listdir(output_dir)) - set(OUTPUTS)
+  foreign = sorted(name for name in set(os.listdir(output_dir)) - set(outputs)
                    if not name.startswith("."))
   if foreign:
     raise UsageError(f"--output_dir={output_dir!r} holds files that are not a study's "
@@ -127,16 +127,22 @@ def make_plan(asked, inputs):
     plans = [_input_plan(name, compare.kept_by_method(search, genotype, policies,
                                                       asked["seeds"], asked["rules"]))
              for name, genotype in inputs.items()]
-    data_dir = run_config.bound_or_none("SearchSetup.data_dir")  # None: TFDS's default
-    dataset = search.info.name
+    trained_by = protocol(search, asked["gin_files"], asked["bindings"])
   finally:
     gin.clear_config()
   architectures = {}
   for entry in plans:
     architectures.update(entry.pop("genotypes"))
   return {"request": asked, "inputs": plans, "architectures": architectures,
-          "protocol": {"gin_files": protocol_files(asked["gin_files"], dataset),
-                       "bindings": asked["bindings"], "data_dir": data_dir}}
+          "protocol": trained_by}
+
+
+def protocol(search, gin_files, bindings):
+  """How a plan's trainings train: the train_final gin files (protocol_files), the user's
+  bindings and the search run's data dir (None: TFDS's default). Called while the run's
+  gin config is parsed."""
+  return {"gin_files": protocol_files(gin_files, search.info.name), "bindings": list(bindings),
+          "data_dir": run_config.bound_or_none("SearchSetup.data_dir")}
 
 
 def _input_plan(name, kept):
@@ -158,8 +164,9 @@ def _input_plan(name, kept):
           "random_rejected": kept.random_rejected, "methods": methods, "genotypes": genotypes}
 
 
-def load_or_make_plan(output_dir, asked, inputs):
-  """The plan of an earlier run of this study in `output_dir`, or a new one, saved."""
+def load_or_make_plan(output_dir, asked, make):
+  """The plan of an earlier run of this study in `output_dir`, or a new one made by
+  make(), saved."""
   path = os.path.join(output_dir, PLAN_FILE)
   if os.path.isfile(path):
     plan = read_json(path)
@@ -169,7 +176,7 @@ def load_or_make_plan(output_dir, asked, inputs):
                        f"(different {', '.join(differing)}); rerun with the same flags to "
                        "resume it, or give a new --output_dir")
     return plan
-  plan = make_plan(asked, inputs)
+  plan = make()
   atomic.write_json(path, plan)
   return plan
 
@@ -413,7 +420,7 @@ def study_run(run_dir, inputs, output_dir, seeds, gin_files=(), bindings=(), pol
   # One study per folder at a time, as one bin/train per run folder: two would train the
   # same trainings at once.
   with run_folder.locked(output_dir, "--output_dir"):
-    plan = load_or_make_plan(output_dir, asked, inputs)
+    plan = load_or_make_plan(output_dir, asked, lambda: make_plan(asked, inputs))
     study = results(plan, run_trainings(plan, output_dir))
     text = markdown(study)
     atomic.write_json(os.path.join(output_dir, "study.json"), study)

@@ -41,6 +41,19 @@ def random(generator, batch, num_nodes, op_list):
   return tf.stack([op_ids, sources], axis=-2)
 
 
+def randomly_transformed(generator, architecture, probability, op_list):
+  """`architecture` [..., 2, 2, E] with each edge's op, independently with `probability`,
+  turned into a skip or a null edge (even odds), its sources kept: the changes NAT's
+  action space makes. The reference's input law never holds a null edge and skips only
+  as often as any other op, so a supernet trained on it alone has never run the
+  transformed cells, nor the hand-crafted blocks' missing edges, it is asked to score."""
+  op_ids = architecture[..., OP_IDS, :]
+  draw = generator.uniform(tf.shape(op_ids))
+  op_ids = tf.where(draw < probability / 2, op_list.skip_id,
+                    tf.where(draw < probability, op_list.null_id, op_ids))
+  return tf.stack([op_ids, architecture[..., SOURCES, :]], axis=-2)
+
+
 def check(architecture, num_nodes, num_ops):
   """Assert shape [..., 2, 2, E] and ids in range; a clear error names what is wrong.
 

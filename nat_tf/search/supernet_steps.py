@@ -10,6 +10,7 @@ never retraces anything.
 import gin
 import tensorflow as tf
 
+from nat_tf.errors import UsageError
 from nat_tf.nn import architecture as arch_lib
 from nat_tf.training import sgd
 from nat_tf.training import top1
@@ -20,11 +21,20 @@ SUM = tf.distribute.ReduceOp.SUM
 @gin.configurable(denylist=["supernet", "strategy", "generator", "global_batch_size"])
 class WeightTrainer(tf.Module):
   """One step = a fresh random input architecture, cross-entropy, one SGD update (as in the
-  reference code)."""
+  reference code).
+
+  `transform_probability` > 0 (default 0, the reference's law) turns each edge of the
+  drawn architecture, with that probability, into a skip or a null edge
+  (architecture.randomly_transformed), so the weights also learn the transformed cells
+  the supernet will score; 2/3 is a uniform NAT action on every edge."""
 
   def __init__(self, supernet, strategy, generator, global_batch_size, learning_rate=0.01,
-               momentum=0.9, weight_decay=3e-4):
+               momentum=0.9, weight_decay=3e-4, transform_probability=0.0):
+    if not 0.0 <= transform_probability <= 1.0:
+      raise UsageError(f"WeightTrainer.transform_probability={transform_probability}: a "
+                       "probability, between 0 and 1")
     super().__init__(name="weight_trainer")
+    self.transform_probability = transform_probability
     self.supernet = supernet
     self.strategy = strategy
     self.generator = generator
@@ -40,6 +50,10 @@ class WeightTrainer(tf.Module):
     """Returns {'loss', 'accuracy', 'finite'}; a non-finite step leaves the weights alone."""
     architecture = arch_lib.random(self.generator, 1, self.supernet.num_nodes,
                                    self.supernet.op_list)[0]
+    if self.transform_probability:
+      architecture = arch_lib.randomly_transformed(self.generator, architecture,
+                                                   self.transform_probability,
+                                                   self.supernet.op_list)
     return self._step_on(iterator, architecture)
 
   def _step_on(self, iterator, architecture):
