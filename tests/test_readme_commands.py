@@ -56,6 +56,8 @@ NOT_RUN = {
     "bench/precision.py": "scores a trained run twice over its held-out split, a benchmark",
     "bench/study_report.py": "three quickstart runs and their studies, about 100 minutes; "
                              "tests/test_study.py runs a tiny study",
+    "bench/supernet_fidelity.py": "trains some twenty architectures from scratch, 20-70 "
+                                  "minutes; tests/test_fidelity.py runs it on the tiny run",
     "bench/holdout_stability.py": "derives ten times from a trained quickstart run and "
                                   "reselects thousands of times, a measurement",
     "bench/nasbench201_report.py": "trains three policies on the table and searches every "
