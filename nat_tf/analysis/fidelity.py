@@ -38,7 +38,6 @@ from nat_tf.analysis import study
 from nat_tf.errors import UsageError
 from nat_tf.search import holdout
 from nat_tf.search import runs
-from nat_tf.space import cost
 from nat_tf.space import genotype_format
 
 OUTPUTS = (study.PLAN_FILE, study.TRAININGS_DIR, "fidelity.json", "fidelity.md")
@@ -74,9 +73,9 @@ def tau_interval(x, y, groups, resamples=2000, seed=0):
 
 
 def candidates(search, inputs, policies, samples, randoms, seed):
-  """[(input name, source, genotype)]: per input, itself, NAT's greedy transformation and
-  `samples` sampled ones, and `randoms` connected random ones; each distinct
-  architecture of an input once."""
+  """[(input name, architecture key, (source, genotype))]: per input, itself, NAT's greedy
+  transformation and `samples` sampled ones, and `randoms` connected random ones; each
+  distinct architecture of an input once."""
   listed = []
   for name, genotype in inputs.items():
     seen = set()
@@ -84,36 +83,34 @@ def candidates(search, inputs, policies, samples, randoms, seed):
                                                      samples=samples, seed=seed)
     named += baselines.random_proposals(search.editor, genotype, randoms,
                                         seed + RANDOM_SEED_OFFSET)[0]
-    for source, candidate in named:
-      key = study.architecture_key(candidate)
+    for pair in named:
+      key = study.architecture_key(pair[1])
       if key not in seen:
         seen.add(key)
-        listed.append((name, source, candidate))
+        listed.append((name, key, pair))
   return listed
 
 
 def make_plan(asked, inputs):
-  """plan.json's content: the candidates with their held-out supernet accuracy, in the
-  study's plan format (each candidate a 'method' of its input, trained at one seed)."""
+  """plan.json's content: the candidates with their held-out supernet accuracy and cost
+  (derive.scored, as derivation scores them), in the study's plan format (each candidate
+  a 'method' of its input, trained at one seed)."""
   gin.clear_config()
   try:
     search, _ = runs.load(asked["run_dir"], asked["bindings"])
     listed = candidates(search, inputs, derive.run_policies(search), asked["samples"],
                         asked["randoms"], asked["seed"])
-    accuracy = holdout.HoldoutScorer(search)([g for _, _, g in listed])
+    scored = derive.scored(holdout.HoldoutScorer(search), [pair for _, _, pair in listed])
     protocol = study.protocol(search, asked["gin_files"], asked["bindings"])
   finally:
     gin.clear_config()
   architectures, entries, rows = {}, {name: [] for name in inputs}, []
-  for (name, source, genotype), score in zip(listed, accuracy):
-    key = study.architecture_key(genotype)
-    architectures[key] = genotype_format.to_dict(genotype)
-    entries[name].append({"method": f"{source} ({key})", "per_seed": [
+  for (name, key, _), candidate in zip(listed, scored):
+    architectures[key] = genotype_format.to_dict(candidate.genotype)
+    entries[name].append({"method": f"{candidate.source} ({key})", "per_seed": [
         {"seed": asked["seeds"][0], "architecture": key}]})
-    rows.append({"input": name, "source": source, "architecture": key,
-                 "supernet_accuracy": float(score),
-                 "madds": cost.report(genotype, derive.SELECTION_SETTING,
-                                      network=derive.costed_network(genotype))["madds"]})
+    rows.append({"input": name, "source": candidate.source, "architecture": key,
+                 "supernet_accuracy": candidate.accuracy, "madds": candidate.madds})
   return {"request": asked, "architectures": architectures, "protocol": protocol,
           "inputs": [{"name": name, "methods": methods} for name, methods in entries.items()],
           "candidates": rows}
