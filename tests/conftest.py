@@ -211,6 +211,11 @@ def tiny_search(tiny_run):
   return search
 
 
+# The SearchSetup.seed of each family's quickstart run in the tests, shared by the README
+# command that reads runs/loose_end.
+QUICKSTART_SEEDS = {"fully_concat": 1, "loose_end": 1, "enas": 3, "natpp": 2}
+
+
 @pytest.fixture(scope="session")
 def quickstart_run(digits_data_dir, tmp_path_factory):
   """fn(family, seed) -> the folder of a finished run of that input family's

@@ -13,9 +13,10 @@ The runs use the README's words with two substitutions, nothing else:
   placeholder) is tiny_run, a run of DARTS-like cells; bin/export's `--train_dir=DIR` is
   final_run, a bin/train_final run; `runs/loose_end`, which the
   README's `bin/train --gin_file=gin/quickstart_loose_end.gin --root_dir=runs/loose_end`
-  writes, is quickstart_run("loose_end", 1): that gin file trained in-process as bin/train
-  trains it, with two bindings the README's command does not have (the session's digits
-  data dir and SearchSetup.seed = 1, the run tests/test_learning.py shares), so it is
+  writes, is quickstart_run("loose_end", seed): that gin file trained in-process as
+  bin/train trains it, with two bindings the README's command does not have (the session's
+  digits data dir and the seed tests/test_learning.py's loose-end run uses,
+  conftest.QUICKSTART_SEEDS), so it is
   slow like the tests that train it; `runs/nb201`, which the README's bin/train on
   gin/nasbench201.gin writes, is nasbench201_run, that command as printed but for the
   table's path. No fixture trains the README's main command
@@ -31,6 +32,7 @@ import sys
 import pytest
 
 import readme_commands
+from conftest import QUICKSTART_SEEDS
 from conftest import trained_group
 from nat_tf.analysis import derive
 from nat_tf.analysis import ground_truth_derive
@@ -69,7 +71,8 @@ NOT_RUN = {
 INPUTS = {("run_dir", "RUN"): ("tiny_run", None, False),
           ("train_dir", "DIR"): ("final_run", None, False),
           ("train_dir", "runs/final_mobilenetv2"): ("final_run", None, False),
-          ("run_dir", "runs/loose_end"): ("quickstart_run", ("loose_end", 1), True),
+          ("run_dir", "runs/loose_end"):
+              ("quickstart_run", ("loose_end", QUICKSTART_SEEDS["loose_end"]), True),
           ("run_dir", "runs/nb201"): ("nasbench201_run", None, False)}
 OUTPUT_FLAGS = ("output_dir", "root_dir")
 # The trained fixture behind each folder fixture, whose xdist group its readers join.
