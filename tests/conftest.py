@@ -99,6 +99,13 @@ def mnist5k_data_dir(tmp_path_factory):
   return data_dir
 
 
+@pytest.fixture(scope="session")
+def empty_tfds_dir(tmp_path_factory):
+  """A TFDS data dir holding nothing (for TFDS_DATA_DIR), the same for the whole session, so
+  that the programs run with it share one program server (run_bin)."""
+  return str(tmp_path_factory.mktemp("tfds_empty"))
+
+
 DIGITS_SEARCH = [
     "SearchSetup.dataset = 'digits'",
     "SearchSetup.batch_size = 64",
@@ -155,7 +162,7 @@ def tiny_run_process(digits_data_dir, tmp_path_factory):
   bindings = TINY_RUN + [f"SearchSetup.data_dir = '{digits_data_dir}'",
                          "train_eval.evaluate_cells = 8", "train_eval.log_every = 10"]
   result = run_bin("train", f"--root_dir={root_dir}", *[f"--gin_bindings={b}" for b in bindings],
-                   env=user_env())
+                   env=user_env(), fresh=True)
   assert result.returncode == 0, result.stderr[-3000:]
   return root_dir, result
 
@@ -173,13 +180,39 @@ def user_env():
           if key not in ("TF_CPP_MIN_LOG_LEVEL", "TF_NUM_INTRAOP_THREADS")}
 
 
-def run_bin(program, *args, env=None):
-  """Run bin/`program` with `args` in a fresh interpreter, from the repository root, with
-  environment `env` (None: this process's); the CompletedProcess (text stdout and stderr)."""
+_servers = {}  # environment -> forked_programs.ProgramServer, for this test process
+
+
+def run_bin(program, *args, env=None, fresh=False):
+  """run_program for bin/`program`."""
+  return run_program(os.path.join("bin", program), *args, env=env, fresh=fresh)
+
+
+def run_program(path, *args, env=None, fresh=False):
+  """Run the repository's Python program `path` (e.g. bin/train, bench/x.py) with `args` from
+  the repository root, in environment `env` (None: this process's); the CompletedProcess
+  (text stdout and stderr). It runs in a fork of an interpreter that has imported the stack
+  (forked_programs: one per environment and test process), or with `fresh`, in a new
+  interpreter: for tests of what a program does as it starts (its log, --verbosity)."""
   import subprocess  # pylint: disable=import-outside-toplevel
   import sys  # pylint: disable=import-outside-toplevel
-  return subprocess.run([sys.executable, os.path.join("bin", program), *args], cwd=ROOT,
-                        capture_output=True, text=True, check=False, timeout=600, env=env)
+  argv = [path, *args]
+  if fresh:
+    return subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True,
+                          check=False, timeout=600, env=env)
+  import forked_programs  # pylint: disable=import-outside-toplevel
+  # pytest names the running test in PYTEST_CURRENT_TEST, which no program reads
+  key = tuple(sorted(item for item in (os.environ if env is None else env).items()
+                     if item[0] != "PYTEST_CURRENT_TEST"))
+  if key not in _servers:
+    _servers[key] = forked_programs.ProgramServer(env)
+  return _servers[key].run(argv, timeout=600)
+
+
+def pytest_sessionfinish():
+  """Ends this process's program servers."""
+  for server in _servers.values():
+    server.close()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import tensorflow as tf
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "bench"))
 
+from conftest import run_program  # pylint: disable=wrong-import-position
 import peer  # pylint: disable=wrong-import-position
 from nat_tf.space import ops  # pylint: disable=wrong-import-position
 
@@ -75,9 +76,8 @@ def test_replayed_architectures_need_one_per_timed_step(tmp_path):
 
 def test_a_reference_not_set_up_is_named_with_its_fix(tmp_path):
   scripts, _ = _fake_peer(tmp_path)
-  done = subprocess.run([sys.executable, os.path.join(REPO, "bench", "run_all.py"), "--peer",
-                         f"--peer_scripts={scripts}", f"--peer_setup={tmp_path / 'none'}"],
-                        capture_output=True, text=True, check=False)
+  done = run_program("bench/run_all.py", "--peer", f"--peer_scripts={scripts}",
+                     f"--peer_setup={tmp_path / 'none'}")
   assert done.returncode == 1
   assert "not set up in" in done.stderr and "setup.sh" in done.stderr, done.stderr
 
@@ -103,10 +103,8 @@ def test_gpu_check_dry_run_prints_one_table_of_the_three_variants():
 
 
 def test_the_train_final_step_bench_times_the_protocol_it_is_given():
-  done = subprocess.run([sys.executable, os.path.join(REPO, "bench", "train_final_step.py"),
-                         f"--gin_file={os.path.join(REPO, 'gin', 'train_final_digits.gin')}",
-                         "--gin_bindings=train_final.batch_size = 16", "--steps=1"],
-                        capture_output=True, text=True, check=False)
+  done = run_program("bench/train_final_step.py", "--gin_file=gin/train_final_digits.gin",
+                     "--gin_bindings=train_final.batch_size = 16", "--steps=1")
   assert done.returncode == 0, done.stderr[-3000:]
   figures = json.loads(done.stdout.splitlines()[-1])
   assert (figures["batch_size"], figures["dataset"]) == (16, "digits")
@@ -115,8 +113,7 @@ def test_the_train_final_step_bench_times_the_protocol_it_is_given():
 
 
 def test_the_train_final_step_bench_names_an_unknown_genotype():
-  done = subprocess.run([sys.executable, os.path.join(REPO, "bench", "train_final_step.py"),
-                         "--genotype=DARTS_V9"], capture_output=True, text=True, check=False)
+  done = run_program("bench/train_final_step.py", "--genotype=DARTS_V9")
   assert done.returncode == 1
   assert done.stderr.strip().splitlines()[-1].startswith("error: 'DARTS_V9' is neither"), \
       done.stderr[-2000:]

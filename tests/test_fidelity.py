@@ -4,15 +4,13 @@ bench/supernet_fidelity.py end to end on the tiny run, resumed without training 
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from scipy import stats
 import tensorflow as tf
 
-from conftest import ROOT
+from conftest import run_program
 from nat_tf import atomic
 from nat_tf.analysis import derive
 from nat_tf.analysis import fidelity
@@ -102,12 +100,10 @@ def test_derive_says_whether_the_runs_fidelity_was_measured_and_shown(tmp_path):
 def _bench(tiny_run, output, data_dir):
   bindings = ["train_final.epochs = 1", "train_final.steps_per_epoch = 2",
               "build_network.layers = 3", f"train_final.data_dir = '{data_dir}'"]
-  return subprocess.run(
-      [sys.executable, os.path.join(ROOT, "bench", "supernet_fidelity.py"),
-       f"--run_dir={tiny_run}", "--genotypes=DARTS_V2", f"--output_dir={output}",
-       "--samples=1", "--randoms=1", "--gin_file=gin/train_final_digits.gin",
-       *[f"--gin_bindings={b}" for b in bindings]],
-      cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+  return run_program(
+      "bench/supernet_fidelity.py", f"--run_dir={tiny_run}", "--genotypes=DARTS_V2",
+      f"--output_dir={output}", "--samples=1", "--randoms=1",
+      "--gin_file=gin/train_final_digits.gin", *[f"--gin_bindings={b}" for b in bindings])
 
 
 def test_the_bench_scores_trains_and_ranks_every_candidate_and_resumes(tiny_run, digits_data_dir,

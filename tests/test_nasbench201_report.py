@@ -6,7 +6,6 @@ end to end on tiny policies (and reuses them), so its numbers cannot silently ro
 import itertools
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "bench"))
 
+from conftest import run_program  # pylint: disable=wrong-import-position
 import nasbench201_search as search  # pylint: disable=wrong-import-position
 from nat_tf.data import nasbench201_table as table_lib  # pylint: disable=wrong-import-position
 from nat_tf.space import action_spaces  # pylint: disable=wrong-import-position
@@ -123,12 +123,10 @@ def test_the_noise_estimates_are_zero_without_noise_and_positive_on_the_table(re
 
 
 def _report(table, output_dir, seeds):
-  return subprocess.run(
-      [sys.executable, os.path.join(REPO, "bench", "nasbench201_report.py"), f"--table={table}",
-       f"--output_dir={output_dir}", f"--seeds={seeds}", "--inputs=100",
-       "--bindings=train_ground_truth.epochs = 1",
-       "--bindings=train_ground_truth.steps_per_epoch = 2"],
-      capture_output=True, text=True, check=False, timeout=300)
+  return run_program(
+      "bench/nasbench201_report.py", f"--table={table}", f"--output_dir={output_dir}",
+      f"--seeds={seeds}", "--inputs=100", "--bindings=train_ground_truth.epochs = 1",
+      "--bindings=train_ground_truth.steps_per_epoch = 2")
 
 
 @pytest.mark.slow

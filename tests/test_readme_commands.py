@@ -33,6 +33,7 @@ import pytest
 
 import readme_commands
 from conftest import QUICKSTART_SEEDS
+from conftest import run_program
 from conftest import trained_group
 from nat_tf.analysis import derive
 from nat_tf.analysis import ground_truth_derive
@@ -189,8 +190,8 @@ def test_the_command_runs_as_printed(command, request, tmp_path):
   if command.program in NOT_RUN:
     pytest.skip(NOT_RUN[command.program])
   words = _words(command, request, tmp_path)
-  result = subprocess.run(words, cwd=readme_commands.ROOT, capture_output=True, text=True,
-                          check=False, timeout=600,
-                          env={**os.environ, **dict(e.split("=", 1) for e in command.env)})
+  # words[0] is this interpreter: run_program runs the rest, its start-up shared
+  env = {**os.environ, **dict(e.split("=", 1) for e in command.env)}
+  result = run_program(*words[1:], env=env)
   assert result.returncode == 0, (words, result.stderr[-3000:])
   _check_outputs(command, words, result.stdout)

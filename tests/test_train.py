@@ -112,7 +112,7 @@ TF_CPP_LINE = re.compile(r"^[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \w+\.cc:\d+\] ", 
 def test_verbosity_1_brings_back_what_tensorflow_and_gym_print_as_they_load(verbosity, shown,
                                                                             tmp_path):
   result = run_bin("train", "--gin_bindings=train_eval.epoch = 3", f"--root_dir={tmp_path}",
-                   *verbosity, env=user_env())
+                   *verbosity, env=user_env(), fresh=True)
   assert result.returncode == 2 and "error: bad gin configuration" in result.stderr
   assert bool(TF_CPP_LINE.search(result.stderr)) == shown, result.stderr[-3000:]
   assert ("Gym has been unmaintained" in result.stderr) == shown, result.stderr[-3000:]
@@ -172,7 +172,8 @@ def test_killed_run_resumes_to_the_same_step_count(digits_data_dir, tiny_run, tm
   # Whatever the kill interrupted, the latest checkpoint reads back whole.
   latest = tf.train.latest_checkpoint(str(killed / "checkpoints"))
   assert tf.train.load_checkpoint(latest).get_variable_to_shape_map()
-  subprocess.run(TRAIN + args + [f"--root_dir={killed}"], check=True, capture_output=True)
+  resumed = run_bin("train", *args, f"--root_dir={killed}")
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
   final, reference = _status(killed), _status(tiny_run)
   for key in ("epoch", "weight_steps", "policy_steps", "finished"):
     assert final[key] == reference[key], key
@@ -227,15 +228,15 @@ def test_repeated_non_finite_steps_stop_with_a_clear_error(digits_data_dir, tmp_
 ], ids=["unknown_parameter", "no_data", "node_count", "action_space", "gin_token_error",
         "batch_size_0", "batch_size_type", "checkpoint_every_0", "channels_type",
         "cost_weight_inf", "cost_weight_old_name", "genotype_bytes", "data_dir_file"])
-def test_bad_configuration_exits_2_with_one_line(args, message, digits_data_dir, tmp_path):
+def test_bad_configuration_exits_2_with_one_line(args, message, digits_data_dir, empty_tfds_dir,
+                                                tmp_path):
   (tmp_path / "bad_bytes.txt").write_bytes(b"Genotype(\xff)")
   (tmp_path / "a_file").write_text("not a folder")
   args = [arg.format(bad_bytes=tmp_path / "bad_bytes.txt", a_file=tmp_path / "a_file")
           for arg in args]
   start = time.time()
-  env = dict(os.environ, TFDS_DATA_DIR=str(tmp_path / "empty"))
-  result = subprocess.run(TRAIN + args + [f"--root_dir={tmp_path / 'run'}"], capture_output=True,
-                          text=True, env=env, check=False)
+  result = run_bin("train", *args, f"--root_dir={tmp_path / 'run'}",
+                   env=dict(os.environ, TFDS_DATA_DIR=empty_tfds_dir))
   lines = [l for l in result.stderr.strip().splitlines() if l.startswith("error:")]
   assert result.returncode == 2, result.stderr[-2000:]
   assert len(lines) == 1 and message in lines[0], result.stderr[-2000:]
@@ -252,9 +253,8 @@ def test_loose_end_enas_and_natpp_configurations_train_on_digits(gin_file, digit
   small = ["SearchSetup.dataset = 'digits'", f"SearchSetup.data_dir = '{digits_data_dir}'",
            "Supernet.channels = 4", "Supernet.layers = 3", "CellEncoder.features = 16",
            "CellEncoder.hidden = 8", "CellEncoder.edge_hidden = 8", "train_eval.epochs = 1"]
-  result = subprocess.run(TRAIN + [f"--gin_file={gin_file}", f"--root_dir={tmp_path}"]
-                          + [f"--gin_bindings={b}" for b in small],
-                          capture_output=True, text=True, check=False)
+  result = run_bin("train", f"--gin_file={gin_file}", f"--root_dir={tmp_path}",
+                   *[f"--gin_bindings={b}" for b in small])
   assert result.returncode == 0, result.stderr[-3000:]
   assert "transformed genotype:" in result.stdout and "multiply-adds" in result.stdout
   assert _status(tmp_path)["finished"]
