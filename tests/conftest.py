@@ -193,7 +193,9 @@ def run_program(path, *args, env=None, fresh=False):
   the repository root, in environment `env` (None: this process's); the CompletedProcess
   (text stdout and stderr). It runs in a fork of an interpreter that has imported the stack
   (forked_programs: one per environment and test process), or with `fresh`, in a new
-  interpreter: for tests of what a program does as it starts (its log, --verbosity)."""
+  interpreter: for tests of what a program does as it starts or ends (its log,
+  --verbosity), and for one whole run of each program, so that its real command line stays
+  covered."""
   import subprocess  # pylint: disable=import-outside-toplevel
   import sys  # pylint: disable=import-outside-toplevel
   argv = [path, *args]

@@ -132,7 +132,8 @@ def test_compare_scores_every_row_as_the_holdout_scorer_does(tiny_search):
 def test_bin_compare_prints_and_writes_the_table(tiny_run, tmp_path):
   output = str(tmp_path / "comparison")
   result = run_bin("compare", f"--run_dir={tiny_run}", "--genotype=DARTS_V2", "--seeds=0,1",
-                   f"--output_dir={output}", "--gin_bindings=proposals.samples = 3")
+                   f"--output_dir={output}", "--gin_bindings=proposals.samples = 3",
+                   fresh=True)  # bin/compare's one whole process
   assert result.returncode == 0, result.stderr
   table = json.load(open(os.path.join(output, "comparison.json")))
   markdown = open(os.path.join(output, "comparison.md")).read()

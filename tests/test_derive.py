@@ -89,7 +89,7 @@ def bin_cost(genotype_file, dataset):
 def test_bin_derive_writes_genotype_costs_and_diagram(tiny_run, tmp_path):
   output = str(tmp_path / "derived")
   result = run_bin("derive", f"--run_dir={tiny_run}", "--genotype=DARTS_V2",
-                   f"--output_dir={output}")
+                   f"--output_dir={output}", fresh=True)  # bin/derive's one whole process
   assert result.returncode == 0, result.stderr
   assert "* " in result.stdout and "derived genotype:" in result.stdout
   assert sorted(os.listdir(output)) == sorted(derive.OUTPUT_FILES)

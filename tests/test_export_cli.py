@@ -28,7 +28,8 @@ from nat_tf.training import checkpoints
 
 def test_bin_export_writes_the_network_of_a_train_final_run(final_run, tmp_path):
   output = str(tmp_path / "network")
-  result = run_bin("export", f"--train_dir={final_run}", f"--output_dir={output}")
+  result = run_bin("export", f"--train_dir={final_run}", f"--output_dir={output}",
+                   fresh=True)  # bin/export's one whole process
   assert result.returncode == 0, result.stderr[-3000:]
   assert "ckpt-3" in result.stdout and "reloaded and checked in a fresh process" in result.stdout
   assert "has not finished training" not in result.stderr
