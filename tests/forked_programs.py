@@ -25,6 +25,7 @@ line on stdout ({"returncode": int} or {"timeout": true}).
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -130,7 +131,7 @@ def _wait(pid, timeout):
     if done:
       return {"returncode": os.waitstatus_to_exitcode(status)}
     if time.monotonic() > deadline:
-      os.kill(pid, 9)
+      os.kill(pid, signal.SIGKILL)
       os.waitpid(pid, 0)
       return {"timeout": True}
     time.sleep(0.02)
