@@ -67,7 +67,11 @@ class ProgramServer:
 
 
 def _serve():
-  """Import the stack as a program would, then fork a child per request."""
+  """Import the stack as a program would, then fork a child per request. Replies go out on
+  a copy of stdout; stdout itself is stderr from here on, so that nothing an import prints
+  can be read as a reply."""
+  replies = os.fdopen(os.dup(1), "w")
+  os.dup2(2, 1)
   from nat_tf import quiet  # pylint: disable=import-outside-toplevel
   quiet.start([sys.argv[0]])
   # What the programs import besides TensorFlow and TF-Agents.
@@ -78,8 +82,9 @@ def _serve():
     request = json.loads(line)
     pid = os.fork()
     if pid == 0:
+      replies.close()
       _run_program(request)  # does not return
-    print(json.dumps(_wait(pid, request["timeout"])), flush=True)
+    print(json.dumps(_wait(pid, request["timeout"])), file=replies, flush=True)
 
 
 def _run_program(request):
