@@ -83,11 +83,11 @@ def candidates(search, inputs, policies, samples, randoms, seed):
                                                      samples=samples, seed=seed)
     named += baselines.random_proposals(search.editor, genotype, randoms,
                                         seed + RANDOM_SEED_OFFSET)[0]
-    for pair in named:
-      key = study.architecture_key(pair[1])
+    for source, candidate in named:
+      key = study.architecture_key(candidate)
       if key not in seen:
         seen.add(key)
-        listed.append((name, key, pair))
+        listed.append((name, key, (source, candidate)))
   return listed
 
 
